@@ -1,0 +1,52 @@
+# moodwatch: `make run` brings up the demo, `make test` runs the checks CI runs.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.DEFAULT_GOAL := help
+.PHONY: help venv services-up services-down migrate model run stop test lint typecheck format \
+        pytest bench-quality bench-stream
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
+
+venv: ## create .venv and install the project (idempotent)
+	@scripts/bootstrap.sh
+
+services-up: venv ## install when missing and start Kafka, PostgreSQL, Redis on loopback
+	@$(BIN)/moodwatch services up
+
+services-down: venv ## stop the local services (data kept)
+	@$(BIN)/moodwatch services down
+
+migrate: services-up ## bring the database schema to the newest revision
+	@$(BIN)/moodwatch migrate
+
+model: venv ## fine-tune the quick default bundle unless models/default exists
+	@test -f models/default/manifest.json || $(BIN)/moodwatch train --profile quick
+
+run: migrate model ## the demo: services, schema, model, worker, dashboard, a week replayed
+	@scripts/demo.sh
+
+stop: ## stop the demo's worker and dashboard, then the services
+	@scripts/demo.sh stop
+	@$(BIN)/moodwatch services down
+
+lint: venv ## ruff lint and format check
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+typecheck: venv ## mypy (strict) on the packages
+	@$(BIN)/mypy
+
+pytest: services-up ## pytest: unit and integration tests against the real services
+	@$(BIN)/pytest -q
+
+test: lint typecheck pytest ## everything CI runs: venv, services, ruff, mypy, pytest
+
+format: venv ## apply ruff's fixes and formatting
+	@$(BIN)/ruff check --fix .
+	@$(BIN)/ruff format .

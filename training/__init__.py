@@ -1,0 +1,1 @@
+"""Fine-tuning the ensemble members, evaluation, and writing model bundles."""

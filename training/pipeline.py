@@ -1,0 +1,170 @@
+"""From datasets to a published model bundle: `train_bundle(settings, profile, output)`.
+
+Each member is fine-tuned, temperature-scaled on CARER validation and saved into a staging
+directory beside `output`; the manifest is written, the staged bundle is evaluated through the
+worker's predictor, and only then is it renamed into place. A crash at any point leaves the
+previous bundle (or none) at `output`, never a half-written one.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from schemas.bundle import BundleManifest, MemberSpec, Normalisation
+from schemas.settings import TrainingSettings
+from training.calibration import fit_temperature, nll
+from training.data import LabelledTexts, mix, read_split
+from training.encoders import ensure_encoder
+from training.evaluate import evaluate_bundle, report_path, summary_lines, write_report
+from training.finetune import finetune
+from training.profiles import MemberPlan, Profile, get_profile
+from worker.normalize import normalise
+
+
+def train_bundle(
+    settings: TrainingSettings, profile: str = "quick", output: Path | None = None
+) -> Path:
+    """Train every member of `profile`, write the bundle to `output`, and return its path."""
+    chosen = get_profile(profile)
+    output = Path(output or settings.output_dir)
+    started = time.monotonic()
+    train, validation = training_data(settings, chosen, Normalisation())
+    staging = output.parent / f".{output.name}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        report = _build_in(staging, settings, chosen, train, validation)
+        report["training"] = {
+            "profile": chosen.name,
+            "seconds": round(time.monotonic() - started, 1),
+            "train_rows": len(train),
+            "train_label_counts": train.label_counts(),
+        }
+        _record_metrics(staging, report)
+        publish(staging, output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # only left behind by a failure
+    report["bundle"] = str(output)
+    default = output.resolve() == Path(settings.output_dir).resolve()
+    write_report(report, report_path("model_quality" if default else f"model_quality_{profile}"))
+    for line in summary_lines(report):
+        tqdm.write(line)
+    return output
+
+
+def _build_in(
+    staging: Path,
+    settings: TrainingSettings,
+    profile: Profile,
+    train: LabelledTexts,
+    validation: LabelledTexts,
+) -> dict[str, Any]:
+    """Members and manifest into `staging`; return the evaluation of the staged bundle."""
+    specs = [
+        train_member(settings, profile, plan, train, validation, staging)
+        for plan in profile.members
+    ]
+    manifest = BundleManifest(members=tuple(specs), normalisation=Normalisation(), rule="mean")
+    manifest.save(staging)
+    return evaluate_bundle(staging, settings.data_dir, device="cpu")
+
+
+def training_data(
+    settings: TrainingSettings, profile: Profile, steps: Normalisation
+) -> tuple[LabelledTexts, LabelledTexts]:
+    """CARER train + goemotions_train (cut per profile), and CARER validation; normalised."""
+    carer = read_split(settings.data_dir, "carer-train")
+    reddit = read_split(settings.data_dir, "goemotions-train")
+    limits = [profile.carer_rows, profile.goemotions_rows]
+    train = mix([carer, reddit], seed=settings.seed, limits=limits)
+    validation = read_split(settings.data_dir, "carer-validation")
+    for data in (train, validation):
+        data.texts = [normalise(text, steps) for text in data.texts]
+    return train, validation
+
+
+def train_member(
+    settings: TrainingSettings,
+    profile: Profile,
+    plan: MemberPlan,
+    train: LabelledTexts,
+    validation: LabelledTexts,
+    staging: Path,
+) -> MemberSpec:
+    """Fine-tune, fit the temperature, save to `staging/<name>/`; return the manifest entry."""
+    encoder = ensure_encoder(plan.encoder, settings.encoders_dir, seed=settings.seed)
+    config = dataclasses.replace(plan.finetune, seed=settings.seed)
+    run_dir = settings.checkpoints_dir / f"{profile.name}-{plan.name}-{_fingerprint(plan, train)}"
+    result = finetune(encoder.path, train, validation, config, run_dir, plan.name)
+    labels = torch.tensor(validation.labels)
+    temperature = fit_temperature(result.validation_logits, labels)
+    result.model.save_pretrained(staging / plan.name)
+    result.tokenizer.save_pretrained(staging / plan.name)
+    finetune_record = config.as_dict() | {
+        "train_rows": len(train),
+        "train_sources": train.name,
+        "steps": result.state.step,
+        "best_step": result.state.best_step,
+        "seconds": round(result.state.seconds, 1),
+        "history": result.state.history,
+    }
+    return MemberSpec(
+        name=plan.name,
+        path=plan.name,
+        base_model=encoder.base_model,
+        package=encoder.package,
+        tokenizer_family=encoder.tokenizer_family,
+        max_length=config.max_length,
+        temperature=round(temperature, 4),
+        int8_ok=plan.int8_ok,
+        finetune=finetune_record,
+        metrics={
+            "validation_macro_f1": round(result.state.best_score, 4),
+            "validation_nll": round(nll(result.validation_logits, labels), 4),
+            "validation_nll_scaled": round(nll(result.validation_logits, labels, temperature), 4),
+        },
+    )
+
+
+def _fingerprint(plan: MemberPlan, train: LabelledTexts) -> str:
+    """Checkpoints resume only a run with the same member, settings and training rows."""
+    digest = hashlib.sha256(json.dumps(dataclasses.asdict(plan), sort_keys=True).encode())
+    for text, label in zip(train.texts, train.labels, strict=True):
+        digest.update(f"{label}\t{text}\n".encode())
+    return digest.hexdigest()[:12]
+
+
+def _record_metrics(staging: Path, report: dict[str, Any]) -> None:
+    """Store the figures in the manifest (metrics are outside the version hash)."""
+    manifest = BundleManifest.load(staging)
+    members = tuple(
+        spec.model_copy(update={"metrics": spec.metrics | report["members"][spec.name]})
+        for spec in manifest.members
+    )
+    summary = {
+        split: {"accuracy": figures["accuracy"], "macro_f1": figures["macro_f1"]}
+        for split, figures in report["ensemble"].items()
+    }
+    updated = manifest.model_copy(
+        update={"members": members, "metrics": summary | {"training": report["training"]}}
+    )
+    saved = updated.save(staging)
+    if saved.version != manifest.version:
+        raise RuntimeError("recording metrics changed the bundle version; refusing to publish")
+
+
+def publish(staging: Path, output: Path) -> None:
+    """Swap the staged bundle into `output`; an existing bundle is moved aside, then removed."""
+    retired = output.parent / f".{output.name}.retired-{os.getpid()}"
+    if output.exists():
+        output.rename(retired)
+    staging.rename(output)
+    shutil.rmtree(retired, ignore_errors=True)

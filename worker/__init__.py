@@ -1,0 +1,1 @@
+"""The worker: consume posts, micro-batch them through the ensemble, store, commit."""

@@ -1,0 +1,108 @@
+"""Builds the worker from its settings and runs it until SIGTERM/SIGINT."""
+
+import signal
+import threading
+from typing import Any
+
+import structlog
+from kafka import KafkaConsumer, KafkaProducer
+from sqlalchemy import create_engine
+
+from schemas.settings import WorkerSettings
+from worker.batching import PendingBatch
+from worker.dead_letters import DeadLetterQueue, DlqLimit, DlqLimitExceeded
+from worker.labeller import Labeller, Predicts
+from worker.logs import configure_logging
+from worker.metrics import serve_metrics
+from worker.redis_side import RedisSide
+from worker.store import PostgresSink
+from worker.stream import GaveUpStoring, StreamProcessor
+
+log = structlog.get_logger(__name__)
+EXIT_DLQ_CAP = 3
+EXIT_DB_DOWN_AT_STOP = 4
+
+
+def make_consumer(settings: WorkerSettings) -> Any:
+    """Poll sizes follow the batch: one poll yields at most one batch, and the poll interval
+    allows several worst-case batches, so a slow batch does not get us thrown out."""
+    return KafkaConsumer(
+        bootstrap_servers=settings.kafka.bootstrap_servers,
+        group_id=settings.kafka.group_id,
+        client_id="moodwatch-worker",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=settings.batch_max_size,
+        max_poll_interval_ms=settings.max_poll_interval_ms,
+        session_timeout_ms=10_000,
+        heartbeat_interval_ms=3_000,
+        fetch_max_wait_ms=min(settings.batch_max_wait_ms, 500),
+    )
+
+
+def make_dlq_producer(settings: WorkerSettings) -> Any:
+    return KafkaProducer(
+        bootstrap_servers=settings.kafka.bootstrap_servers,
+        client_id="moodwatch-worker-dlq",
+        acks="all",
+        linger_ms=5,
+        max_request_size=1_048_000,
+    )
+
+
+def build_processor(
+    settings: WorkerSettings, predictor: Predicts, consumer: Any, dlq_producer: Any
+) -> StreamProcessor:
+    redis_side = RedisSide(settings.redis, predictor.version)
+    engine = create_engine(settings.db.url(), pool_pre_ping=True, pool_size=2)
+    return StreamProcessor(
+        consumer=consumer,
+        labeller=Labeller(predictor, redis_side, settings.batch_max_size),
+        sink=PostgresSink(engine),
+        dead_letters=DeadLetterQueue(dlq_producer, settings.kafka.dlq_topic),
+        dlq_limit=DlqLimit(settings.dlq_max_ratio, settings.dlq_min_messages),
+        redis_side=redis_side,
+        batch=PendingBatch(settings.batch_max_size, settings.batch_max_wait_ms / 1000),
+        give_up_after_stop_s=settings.db_retry_max_s,
+    )
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, _frame: object) -> None:
+        log.warning("stopping: finishing the open batch", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def _load_predictor(settings: WorkerSettings) -> Predicts:
+    from worker.predictor import EnsemblePredictor  # torch import: only when really needed
+
+    return EnsemblePredictor.load(settings.bundle_path, settings.device, settings.int8)
+
+
+def run_worker(settings: WorkerSettings, predictor: Predicts | None = None) -> int:
+    """Run until a signal; return the process exit code."""
+    configure_logging(settings.runtime)
+    predictor = predictor or _load_predictor(settings)
+    serve_metrics(settings.metrics_port)
+    consumer, dlq_producer = make_consumer(settings), make_dlq_producer(settings)
+    processor = build_processor(settings, predictor, consumer, dlq_producer)
+    consumer.subscribe([settings.kafka.topic], listener=processor)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    log.warning("worker started", topic=settings.kafka.topic, bundle=predictor.version)
+    try:
+        processor.run(stop)
+    except DlqLimitExceeded as exc:
+        log.error("dead-letter cap reached; stopping", error=str(exc))
+        return EXIT_DLQ_CAP
+    except GaveUpStoring as exc:
+        log.error("stopped with the open batch uncommitted", error=str(exc))
+        return EXIT_DB_DOWN_AT_STOP
+    finally:
+        dlq_producer.close(timeout=10)
+        consumer.close(autocommit=False)
+    log.warning("worker stopped cleanly")
+    return 0

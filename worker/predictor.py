@@ -1,0 +1,163 @@
+"""The ensemble predictor: the one implementation of "how the ensemble predicts".
+
+The worker calls it on every batch and training's evaluation calls it on a saved bundle, so
+reported figures are the figures of what runs in production.
+"""
+
+import inspect
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers.utils import logging as hf_logging
+
+from schemas.bundle import BundleManifest, CombinationRule, MemberSpec
+from schemas.emotions import LABELS
+from schemas.messages import Prediction
+from worker.combine import Probs, combine, disagreement
+from worker.normalize import normalise
+
+
+@dataclass
+class LoadedMember:
+    spec: MemberSpec
+    model: Any
+    tokenizer: Any
+
+    @cached_property
+    def accepted_inputs(self) -> frozenset[str]:
+        """mpnet takes no `token_type_ids`; a shared tokenised batch may carry them."""
+        return frozenset(inspect.signature(self.model.forward).parameters)
+
+
+def pick_device(requested: Literal["auto", "cpu", "cuda"]) -> torch.device:
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("MOODWATCH_WORKER_DEVICE=cuda but no CUDA device is visible")
+    return torch.device(requested)
+
+
+def _load_member(bundle_dir: Path, spec: MemberSpec, device: torch.device, int8: bool) -> Any:
+    model = AutoModelForSequenceClassification.from_pretrained(
+        bundle_dir / spec.path, local_files_only=True
+    )
+    model.eval()
+    if model.config.num_labels != len(LABELS):
+        raise ValueError(f"member {spec.name} has {model.config.num_labels} labels, not 6")
+    if int8 and spec.int8_ok and device.type == "cpu":
+        model = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+            model, {torch.nn.Linear}, dtype=torch.qint8
+        )
+    return model.to(device)
+
+
+class EnsemblePredictor:
+    """Loads a bundle once; `predict_proba` and `predict` are safe to call from one thread."""
+
+    def __init__(
+        self, manifest: BundleManifest, members: list[LoadedMember], device: torch.device
+    ) -> None:
+        self.manifest = manifest
+        self.members = members
+        self.device = device
+        self._families: dict[str, list[LoadedMember]] = {}
+        for member in members:
+            self._families.setdefault(member.spec.tokenizer_family, []).append(member)
+
+    @classmethod
+    def load(
+        cls,
+        bundle_dir: Path,
+        device: Literal["auto", "cpu", "cuda"] = "auto",
+        int8: bool = False,
+    ) -> "EnsemblePredictor":
+        manifest = BundleManifest.load(bundle_dir)
+        hf_logging.disable_progress_bar()
+        torch_device = pick_device(device)
+        members = [
+            LoadedMember(
+                spec=spec,
+                model=_load_member(bundle_dir, spec, torch_device, int8),
+                tokenizer=AutoTokenizer.from_pretrained(bundle_dir / spec.path),
+            )
+            for spec in manifest.members
+        ]
+        return cls(manifest, members, torch_device)
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+    def normalise(self, text: str) -> str:
+        return normalise(text, self.manifest.normalisation)
+
+    def member_proba(
+        self, texts: Sequence[str], batch_size: int = 64, normalised: bool = False
+    ) -> Probs:
+        """Calibrated probabilities `[members, posts, labels]`, in the order of `texts`."""
+        cleaned = list(texts) if normalised else [self.normalise(t) for t in texts]
+        order = sorted(range(len(cleaned)), key=lambda i: len(cleaned[i]))
+        out = np.zeros((len(self.members), len(cleaned), len(LABELS)), dtype=np.float64)
+        index = {id(m): k for k, m in enumerate(self.members)}
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            chunk = [cleaned[i] for i in rows]
+            for family in self._families.values():
+                encoded = self._tokenise(family, chunk)
+                for member in family:
+                    out[index[id(member)], rows] = self._run(member, encoded)
+        return out
+
+    def predict_proba(
+        self, texts: Sequence[str], rule: CombinationRule | None = None, batch_size: int = 64
+    ) -> Probs:
+        return self.combine(self.member_proba(texts, batch_size), rule)
+
+    def combine(self, member_probs: Probs, rule: CombinationRule | None = None) -> Probs:
+        weights = None if self.manifest.weights is None else np.array(self.manifest.weights)
+        return combine(member_probs, rule or self.manifest.rule, weights)
+
+    def predict(
+        self, texts: Sequence[str], batch_size: int = 64, normalised: bool = False
+    ) -> list[Prediction]:
+        """One prediction per text; `normalised=True` when the caller already normalised."""
+        if not texts:
+            return []
+        member_probs = self.member_proba(texts, batch_size, normalised)
+        combined = self.combine(member_probs)
+        spread = disagreement(member_probs, combined)
+        return [
+            Prediction(
+                label=LABELS[int(row.argmax())],
+                probability=float(row.max()),
+                probabilities=tuple(float(p) for p in row),
+                uncertainty=float(spread[i]),
+                model_version=self.version,
+            )
+            for i, row in enumerate(combined)
+        ]
+
+    def _tokenise(self, family: list[LoadedMember], texts: list[str]) -> dict[str, torch.Tensor]:
+        max_length = max(m.spec.max_length for m in family)
+        encoded = family[0].tokenizer(
+            texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+        )
+        return {k: v.to(self.device) for k, v in encoded.items()}
+
+    def _run(self, member: LoadedMember, encoded: dict[str, torch.Tensor]) -> Probs:
+        inputs = {k: v for k, v in encoded.items() if k in member.accepted_inputs}
+        autocast = (
+            torch.autocast("cuda", dtype=torch.float16)
+            if self.device.type == "cuda"
+            else nullcontext()
+        )
+        with torch.inference_mode(), autocast:
+            logits = member.model(**inputs).logits.float() / member.spec.temperature
+        return np.asarray(torch.softmax(logits, dim=-1).cpu().numpy(), dtype=np.float64)

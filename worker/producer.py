@@ -1,0 +1,144 @@
+"""`moodwatch produce`: feed posts from a file or stdin into the posts topic.
+
+Reading and encoding live in `worker.post_sources` and `worker.post_plan` (testable without
+Kafka); this module paces the sends, shows progress, and counts what the broker acknowledged.
+"""
+
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError, KafkaTimeoutError
+from tqdm import tqdm
+
+from schemas.settings import KafkaSettings, ProducerSettings
+from worker.post_plan import MessagePlan, ProduceOptions, encode_message, plan_messages
+from worker.post_sources import STDIN, ProduceError, SourceError
+
+__all__ = ["ProduceError", "ProduceOptions", "RateSchedule", "SourceError", "produce_file"]
+
+LINGER_MS = 5
+CLOSE_TIMEOUT_S = 10.0
+
+
+class RateSchedule:
+    """Paces calls to `rate` per second against a monotonic schedule: message n is due at
+    start + n / rate, so a late wake-up is caught up instead of drifting. rate 0 never waits."""
+
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._clock = clock
+        self._sleep = sleep
+        self._start: float | None = None
+        self._count = 0
+
+    def wait(self) -> None:
+        """Block until the next message is due."""
+        if self._interval == 0.0:
+            return
+        if self._start is None:
+            self._start = self._clock()
+        delay = self._start + self._count * self._interval - self._clock()
+        if delay > 0:
+            self._sleep(delay)
+        self._count += 1
+
+
+class DeliveryTracker:
+    """Counts acknowledged and failed sends; callbacks run on the producer's I/O thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.acked = 0
+        self.failed = 0
+        self.first_error: BaseException | None = None
+
+    def on_success(self, _metadata: Any) -> None:
+        with self._lock:
+            self.acked += 1
+
+    def on_error(self, error: BaseException) -> None:
+        with self._lock:
+            self.failed += 1
+            self.first_error = self.first_error or error
+
+    def raise_if_failed(self, topic: str) -> None:
+        if self.failed:
+            raise ProduceError(
+                f"{self.failed} posts were not delivered to {topic!r} "
+                f"({self.acked} were): {self.first_error}"
+            )
+
+
+def produce_file(
+    settings: ProducerSettings, options: ProduceOptions, *, stdin: TextIO | None = None
+) -> int:
+    """Send the posts of `options.source` to `settings.kafka.topic`; return how many the broker
+    acknowledged. Every row is validated before the first send. Raises `ProduceError` (a
+    `ValueError`) for bad input, an unreachable broker or undelivered posts."""
+    if options.source == STDIN and stdin is None:
+        stdin = sys.stdin
+    plan = plan_messages(options, stdin=stdin)
+    if plan.total == 0:
+        return 0
+    producer = connect(settings.kafka, options.compression)
+    tracker = DeliveryTracker()
+    try:
+        _send_all(producer, settings.kafka, plan, RateSchedule(options.rate), tracker)
+        producer.flush()
+    except KafkaError as error:
+        raise _delivery_error(settings.kafka, error) from error
+    finally:
+        producer.close(timeout=CLOSE_TIMEOUT_S)
+    tracker.raise_if_failed(settings.kafka.topic)
+    return tracker.acked
+
+
+def connect(kafka: KafkaSettings, compression: str | None = None) -> Any:
+    """A `KafkaProducer` that waits for all in-sync replicas; a clear error when unreachable."""
+    try:
+        return KafkaProducer(
+            bootstrap_servers=[s.strip() for s in kafka.bootstrap_servers.split(",") if s.strip()],
+            client_id="moodwatch-producer",
+            acks="all",
+            linger_ms=LINGER_MS,
+            compression_type=compression,
+        )
+    except KafkaError as error:
+        raise ProduceError(
+            f"cannot reach Kafka at {kafka.bootstrap_servers} ({error}); is it running? "
+            "(`moodwatch services up`, or set MOODWATCH_KAFKA_BOOTSTRAP_SERVERS)"
+        ) from error
+    except (RuntimeError, ValueError) as error:  # e.g. a compression codec's library missing
+        raise ProduceError(f"cannot create the Kafka producer: {error}") from error
+
+
+def _delivery_error(kafka: KafkaSettings, error: KafkaError) -> ProduceError:
+    hint = " (does the topic exist?)" if isinstance(error, KafkaTimeoutError) else ""
+    where = f"Kafka at {kafka.bootstrap_servers}, topic {kafka.topic!r}"
+    return ProduceError(f"{where}: {error}{hint}")
+
+
+def _send_all(
+    producer: Any,
+    kafka: KafkaSettings,
+    plan: MessagePlan,
+    schedule: RateSchedule,
+    tracker: DeliveryTracker,
+) -> None:
+    with tqdm(total=plan.total, unit="post", desc=kafka.topic, disable=None) as bar:
+        for message in plan.messages:
+            key, value = encode_message(message)
+            schedule.wait()
+            future = producer.send(kafka.topic, key=key, value=value)
+            future.add_callback(tracker.on_success)
+            future.add_errback(tracker.on_error)
+            bar.update()
