@@ -8,7 +8,7 @@ export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
 .PHONY: help venv services-up services-down migrate model run stop test lint typecheck format \
-        pytest bench-quality bench-stream
+        pytest bench-quality bench-stream browser-deps bench-dashboard
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -42,10 +42,16 @@ lint: venv ## ruff lint and format check
 typecheck: venv ## mypy (strict) on the packages
 	@$(BIN)/mypy
 
-pytest: services-up ## pytest: unit and integration tests against the real services
+browser-deps: ## Debian's Chromium for the browser test (never `playwright install`)
+	@command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
+
+pytest: services-up browser-deps ## pytest: unit, integration and browser tests on the real services
 	@$(BIN)/pytest -q
 
 test: lint typecheck pytest ## everything CI runs: venv, services, ruff, mypy, pytest
+
+bench-dashboard: migrate ## trend query over 10M posts -> benchmarks/results/trend_query.json
+	@$(BIN)/python benchmarks/bench_trend_query.py --what-if-hourly
 
 format: venv ## apply ruff's fixes and formatting
 	@$(BIN)/ruff check --fix .

@@ -1,39 +1,110 @@
-"""The dashboard page (a first version: emotion shares over time from the rollup).
+"""The dashboard page: how the crowd feels, how that is changing, and what is unusual.
 
-Streamlit runs this file as a script; it connects with the read-only role only.
+Streamlit runs this file as a script. The sidebar stays put; everything below the title is
+one fragment that re-runs itself every `refresh_s` seconds (no full-page reload, no flicker).
+It connects with the read-only role only, and every state (empty database, database down,
+Redis down) ends in a message, never a traceback.
 """
 
-from datetime import UTC, datetime, timedelta
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import streamlit as st
+from psycopg.errors import QueryCanceled
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.queries import emotion_counts, readonly_engine
+from dashboard import data as loaders
+from dashboard.alerts import SpikeRule, detect_spikes
+from dashboard.db import STATEMENT_TIMEOUT_MS
+from dashboard.posts_view import TABS, render_posts
+from dashboard.sections import (
+    bucket_table,
+    render_alerts,
+    render_forecast,
+    render_kpis,
+    render_trends,
+)
+from dashboard.sidebar import Choice, render_sidebar
 from schemas.settings import DashboardSettings
 
-st.set_page_config(page_title="moodwatch", layout="wide")
-st.title("moodwatch: how the crowd feels")
+# Baseline windows per bucket size: a day of hours, two weeks of days, an hour of minutes.
+SPIKE_RULES = {
+    "minute": SpikeRule(window=60, season=None),
+    "hour": SpikeRule(window=48, season=24),
+    "day": SpikeRule(window=14, season=7),
+}
 
-settings = DashboardSettings()
-engine = st.cache_resource(readonly_engine)(settings.db)
-days = st.sidebar.slider("days back", min_value=1, max_value=30, value=7)
-grain = st.sidebar.selectbox("bucket", ["hour", "day", "minute"])
-until = datetime.now(UTC) + timedelta(minutes=1)
 
-try:
-    counts = emotion_counts(engine, until - timedelta(days=days), until, grain)
-except SQLAlchemyError:
-    st.error("The database is not reachable right now; the page retries on refresh.")
-    st.stop()
+def database_down(settings: DashboardSettings, error: SQLAlchemyError) -> None:
+    db = settings.db
+    if isinstance(getattr(error, "orig", None), QueryCanceled):
+        st.error(
+            f"A query ran longer than {STATEMENT_TIMEOUT_MS // 1000} s and was stopped; "
+            "narrow the time range or the filters."
+        )
+        return
+    st.error(
+        f"The database at {db.host}:{db.port} (database {db.name}) is not answering "
+        f"({type(error).__name__}). The page tries again every {settings.refresh_s} s."
+    )
 
-if counts.empty:
-    st.info("No labelled posts yet. Feed some with `moodwatch produce FILE`.")
-    st.stop()
 
-table = counts.pivot_table(index="bucket", columns="label", values="posts", fill_value=0)
-shares = table.div(table.sum(axis=1), axis=0)
-st.metric("posts in range", int(table.to_numpy().sum()))
-st.subheader("share of each emotion")
-st.area_chart(shares)
-st.subheader("posts per bucket")
-st.line_chart(table)
+def live_view(settings: DashboardSettings, choice: Choice) -> None:
+    now = datetime.now(UTC)
+    filters = choice.filters(now)
+    try:
+        data = loaders.load_page(settings, filters, now)
+        if data.empty_database:
+            st.info(
+                "No labelled posts yet. Start the worker and feed posts: `moodwatch produce FILE`."
+            )
+            return
+        fallback = loaders.rollup_rate(settings.db, now) if data.live.problem else None
+        lists = {order: loaders.posts_list(settings.db, filters, order) for order in TABS}
+    except SQLAlchemyError as error:
+        database_down(settings, error)
+        return
+    st.caption(
+        f"Updated {now:%H:%M:%S} UTC, every {settings.refresh_s} s"
+        if choice.live
+        else f"Updated {now:%H:%M:%S} UTC; live refresh paused"
+    )
+    if data.live.problem and settings.redis.enabled:
+        st.warning(f"{data.live.problem}: live counters are off; figures come from the database.")
+    render_kpis(data, fallback)
+    if data.counts.empty:
+        st.info("No posts match these filters in this range.")
+        return
+    table = bucket_table(data)
+    rule = replace(SPIKE_RULES[filters.grain], threshold=choice.alert_threshold)
+    alerts = detect_spikes(table, rule)
+    if filters.labels:
+        alerts = alerts[alerts["label"].isin(filters.labels)]
+    render_trends(data, choice, table, alerts)
+    render_alerts(alerts, choice.alert_threshold)
+    render_forecast(data, table)
+    render_posts(lists)
+
+
+def main() -> None:
+    st.set_page_config(page_title="moodwatch", page_icon=":material/mood:", layout="wide")
+    try:
+        settings = DashboardSettings()
+    except ValidationError as error:
+        st.error(f"The dashboard settings are invalid: {error.errors()[0]['msg']}")
+        return
+    now = datetime.now(UTC)
+    try:
+        sources, langs = loaders.options(settings.db)
+    except SQLAlchemyError:
+        sources, langs = [], []  # the fragment says what is wrong
+    choice = render_sidebar(sources, langs, now.date())
+    st.title("moodwatch: how the crowd feels")
+    run_every = settings.refresh_s if choice.live else None
+    st.fragment(live_view, run_every=run_every)(settings, choice)
+
+
+main()

@@ -22,6 +22,11 @@ def streamlit_command(settings: DashboardSettings) -> list[str]:
         "true",
         "--browser.gatherUsageStats",
         "false",
+        # The page's own code does not change while it runs; watching it costs a thread.
+        "--server.fileWatcherType",
+        "none",
+        "--client.toolbarMode",
+        "viewer",  # readers get no developer menu
     ]
 
 

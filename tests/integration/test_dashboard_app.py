@@ -1,0 +1,249 @@
+"""The dashboard page under Streamlit's AppTest, over a seeded PostgreSQL and a real Redis.
+
+Each test runs the real page script; the charts' data is read back from the Vega-Lite
+elements, so "the chart shows X" is checked, not just "a query returned X".
+"""
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+import redis
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from schemas.settings import DatabaseSettings, ServicesSettings
+from tests.integration.test_dashboard_db import (
+    EMPTY_DB,
+    SLOTS,
+    XSS_TEXT,
+    drop_database,
+    fresh_database,
+    seeded,
+)
+from worker.redis_side import live_key
+
+pytestmark = pytest.mark.integration
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+REDIS_TEST_DB = 9  # counters of this test only; the worker's live counters are in db 0
+TOTAL = 2 * SLOTS + 1
+
+
+@pytest.fixture(scope="module")
+def seeded_db(services: ServicesSettings) -> Iterator[DatabaseSettings]:
+    db = seeded(datetime.now(UTC).replace(second=0, microsecond=0))
+    yield db
+    drop_database(db)
+
+
+class MetricsHandler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+        body = b"moodwatch_consumer_lag 42.0\nmoodwatch_posts_stored_total 865.0\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def metrics_url() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), MetricsHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/metrics"
+    server.shutdown()
+
+
+@pytest.fixture
+def app(
+    seeded_db: DatabaseSettings, monkeypatch: pytest.MonkeyPatch, services: ServicesSettings
+) -> Iterator[AppTest]:
+    """The page against the seeded database, a private Redis db, no worker metrics."""
+    redis_url = services.redis.url.rsplit("/", 1)[0] + f"/{REDIS_TEST_DB}"
+    monkeypatch.setenv("MOODWATCH_DB_NAME", seeded_db.name)
+    monkeypatch.setenv("MOODWATCH_REDIS_URL", redis_url)
+    monkeypatch.setenv("MOODWATCH_DASHBOARD_METRICS_URL", "http://127.0.0.1:1/metrics")
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield AppTest.from_file(str(APP), default_timeout=60)
+    client.flushdb()
+    client.close()
+
+
+def no_traceback(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return str(next(m.value for m in at.metric if m.label == label))
+
+
+def charts(at: AppTest) -> dict[str, pd.DataFrame]:
+    """Each Vega-Lite chart's data, keyed by its mark ('area', 'bar', or 'layer')."""
+    found = {}
+    for element in at.get("vega_lite_chart"):
+        spec = json.loads(element.proto.spec)
+        kind = (
+            spec["mark"]["type"] if "mark" in spec else next(iter({"layer", "facet"} & set(spec)))
+        )
+        frames = [
+            pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in element.proto.datasets
+        ]
+        found[kind] = pd.concat(frames, ignore_index=True)
+    return found
+
+
+def test_the_default_week_charts_every_seeded_post(app: AppTest) -> None:
+    at = no_traceback(app.run())
+    assert metric(at, "Posts in range") == f"{TOTAL:,}"
+    assert metric(at, "Dominant emotion").startswith("joy")
+    assert metric(at, "Model version") == "dash-model-2"
+    area = charts(at)["area"]
+    assert set(area["label"]) == {"sadness", "joy", "love", "anger", "fear", "surprise"}
+    assert area["posts"].sum() == TOTAL
+    shares = area.groupby("bucket")["share"].sum()
+    assert ((shares - 1).abs() < 1e-9).all()  # each bucket's shares add up to one
+    assert any("rollup" in caption.value for caption in at.caption)
+
+
+def test_a_source_filter_narrows_the_trend(app: AppTest) -> None:
+    at = no_traceback(app.run())
+    at.sidebar.multiselect(key="sources").set_value(["dash-b"]).run()
+    assert metric(no_traceback(at), "Posts in range") == f"{SLOTS:,}"
+    assert charts(at)["area"]["posts"].sum() == SLOTS
+
+
+@pytest.mark.parametrize(
+    ("widget", "value", "expected"),
+    [
+        ("author", "ann", 2 * sum(1 for i in range(SLOTS) if i % 3 == 0)),
+        ("keyword", "volcano", 2 * sum(1 for i in range(SLOTS) if i % 9 == 0)),
+        ("confidence", 0.85, 2 * sum(1 for i in range(SLOTS) if i % 5 == 4)),  # 0.9 there
+    ],
+)
+def test_post_level_filters_query_posts_and_say_so(
+    app: AppTest, widget: str, value: object, expected: int
+) -> None:
+    at = no_traceback(app.run())
+    control = (
+        at.sidebar.slider(key=widget)
+        if widget == "confidence"
+        else at.sidebar.text_input(key=widget)
+    )
+    control.set_value(value).run()
+    assert metric(no_traceback(at), "Posts in range") == f"{expected:,}"
+    assert any("posts table" in caption.value for caption in at.caption)
+
+
+def test_an_emotion_filter_limits_the_series_and_posts(app: AppTest) -> None:
+    at = no_traceback(app.run())
+    at.sidebar.multiselect(key="labels").set_value(["joy", "fear"]).run()
+    drawn = charts(no_traceback(at))
+    assert set(drawn["area"]["label"]) == {"joy", "fear"}
+    posts = at.dataframe[0].value
+    assert set(posts["label"]) <= {"joy", "fear"}
+
+
+def test_absolute_counts_on_demand(app: AppTest) -> None:
+    at = no_traceback(app.run())
+    assert "bar" not in charts(at)
+    at.sidebar.toggle(key="counts").set_value(True).run()
+    assert charts(no_traceback(at))["bar"]["posts"].sum() == TOTAL
+
+
+def test_a_hostile_post_is_shown_as_plain_text(app: AppTest) -> None:
+    at = no_traceback(app.run())
+    assert XSS_TEXT in [text.value for text in at.text]  # the detail of the newest post
+    assert XSS_TEXT in at.dataframe[0].value["text"].tolist()
+    assert not any("<script" in markdown.value for markdown in at.markdown)
+
+
+def test_live_counters_give_the_rate_and_fill_the_newest_minutes(app: AppTest) -> None:
+    client = redis.Redis.from_url(os.environ["MOODWATCH_REDIS_URL"])
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    for back in range(-1, 9):  # a margin either side, should the clock pass a minute
+        client.hset(live_key(now - timedelta(minutes=back)), "fear", 10)
+    at = no_traceback(app.run())
+    assert metric(at, "Posts/min now") == "10.0"
+    assert any("live Redis counters" in caption.value for caption in at.caption)
+    assert int(metric(at, "Posts in range").replace(",", "")) > TOTAL
+
+
+def test_worker_health_comes_from_its_metrics(
+    app: AppTest, metrics_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOODWATCH_DASHBOARD_METRICS_URL", metrics_url)
+    at = no_traceback(app.run())
+    worker = next(m for m in at.metric if m.label == "Worker")
+    assert worker.value == "healthy" and "lag 42" in str(worker.proto.delta)
+
+
+def test_an_empty_database_says_so(
+    app: AppTest, services: ServicesSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = fresh_database(EMPTY_DB)
+    try:
+        monkeypatch.setenv("MOODWATCH_DB_NAME", db.name)
+        at = no_traceback(app.run())
+        assert any("No labelled posts yet" in info.value for info in at.info)
+        assert not at.get("vega_lite_chart")
+    finally:
+        drop_database(db)
+
+
+def test_a_database_that_is_down_gets_a_message(
+    app: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOODWATCH_DB_PORT", "1")  # nothing listens there: refused at once
+    at = no_traceback(app.run())
+    assert any("not answering" in error.value for error in at.error)
+    assert at.sidebar.selectbox(key="range").value == "last 7 days"  # the page still works
+
+
+def test_redis_down_keeps_the_page_and_says_so(
+    app: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOODWATCH_REDIS_URL", "redis://127.0.0.1:1/0")
+    at = no_traceback(app.run())
+    assert any("Redis unreachable" in warning.value for warning in at.warning)
+    assert metric(at, "Posts/min now") != "-"  # from the rollup instead
+    assert charts(at)["area"]["posts"].sum() == TOTAL
+
+
+def test_invalid_settings_get_a_message(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOODWATCH_DASHBOARD_REFRESH_S", "0")
+    at = no_traceback(app.run())
+    assert any("settings are invalid" in error.value for error in at.error)
+
+
+@pytest.mark.parametrize(
+    ("time_range", "grain"),
+    [
+        ("last hour", "minute"),
+        ("last 24 hours", "minute"),
+        ("last 30 days", "day"),
+        ("last 90 days", "minute"),
+        ("custom dates", "hour"),
+    ],
+)
+def test_every_range_and_bucket_size_renders(app: AppTest, time_range: str, grain: str) -> None:
+    at = no_traceback(app.run())
+    at.sidebar.selectbox(key="range").set_value(time_range).run()
+    at.sidebar.button_group(key="grain").set_value(grain).run()
+    no_traceback(at)
+    assert not at.error
+    assert at.get("vega_lite_chart") or any("No posts match" in i.value for i in at.info)
