@@ -8,7 +8,7 @@ export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
 .PHONY: help venv services-up services-down migrate model run stop test lint typecheck format \
-        pytest bench-quality bench-stream browser-deps bench-dashboard
+        pytest bench-quality bench-stream browser-deps bench-dashboard test-faults
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -49,6 +49,17 @@ pytest: services-up browser-deps ## pytest: unit, integration and browser tests 
 	@$(BIN)/pytest -q
 
 test: lint typecheck pytest ## everything CI runs: venv, services, ruff, mypy, pytest
+
+test-faults: venv ## fault-injection suite on a private stack of services (~10 min)
+	@$(BIN)/pytest -m faults tests/faults -q
+
+bench-quality: model ## evaluate the bundle on CARER test + ood_dev -> benchmarks/results/model_quality.json
+	@$(BIN)/python -m training.evaluate models/default
+
+bench-stream: migrate model ## stream benchmark (bare vs pipeline, e2e, micro-batching, latency)
+	@$(BIN)/python -m benchmarks.bench_stream --bundle models/default
+	@$(BIN)/python -m benchmarks.bench_stream --bundle models/default --int8 --quick \
+		--output benchmarks/results/stream-cpu-fast.json
 
 bench-dashboard: migrate ## trend query over 10M posts -> benchmarks/results/trend_query.json
 	@$(BIN)/python benchmarks/bench_trend_query.py --what-if-hourly

@@ -131,7 +131,7 @@ def retried(db: DatabaseSettings, step: Callable[[], None], attempts: int = 5) -
 def seed(db: DatabaseSettings, engine: Engine, posts: int, days: int) -> None:
     """Insert `posts` rows in chunks (secondary indexes dropped meanwhile), then the rollup."""
     with engine.begin() as connection:
-        connection.execute(text("TRUNCATE posts, emotion_rollup"))
+        connection.execute(text("TRUNCATE posts, emotion_rollup, emotion_rollup_hourly"))
         for name in ("created_at", "source_created_at", "author", "uncertainty", "text_trgm"):
             connection.execute(text(f"DROP INDEX IF EXISTS posts_{name}"))
     anchor = datetime.now(UTC)
@@ -150,19 +150,21 @@ def seed(db: DatabaseSettings, engine: Engine, posts: int, days: int) -> None:
             connection.execute(text("SET maintenance_work_mem = '512MB'"))
             for definition in POST_INDEXES:
                 connection.execute(text(definition))
-            connection.execute(text("TRUNCATE emotion_rollup"))
-            connection.execute(
-                text(
-                    "INSERT INTO emotion_rollup (bucket, source, label, posts) "
-                    "SELECT date_trunc('minute', created_at), source, label, count(*) "
-                    "FROM posts GROUP BY 1, 2, 3"
+            connection.execute(text("TRUNCATE emotion_rollup, emotion_rollup_hourly"))
+            for table, grain in (("emotion_rollup", "minute"), ("emotion_rollup_hourly", "hour")):
+                connection.execute(
+                    text(
+                        f"INSERT INTO {table} (bucket, source, label, posts) "
+                        f"SELECT date_trunc('{grain}', created_at), source, label, count(*) "
+                        "FROM posts GROUP BY 1, 2, 3"
+                    )
                 )
-            )
 
     retried(db, indexes_and_rollup)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE posts"))
         connection.execute(text("VACUUM ANALYZE emotion_rollup"))
+        connection.execute(text("VACUUM ANALYZE emotion_rollup_hourly"))
 
 
 def percentile(samples: list[float], q: float) -> float:

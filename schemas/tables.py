@@ -19,7 +19,6 @@ from schemas.emotions import LABELS
 metadata = MetaData()
 
 PROBABILITY_COLUMNS = tuple(f"p_{label}" for label in LABELS)
-ROLLUP_BUCKET = "minute"  # the rollup's grain; views sum it up to hours and days
 
 posts = Table(
     "posts",
@@ -42,11 +41,17 @@ posts = Table(
     Column("kafka_offset", BigInteger, nullable=False),
 )
 
-emotion_rollup = Table(
-    "emotion_rollup",
-    metadata,
-    Column("bucket", DateTime(timezone=True), primary_key=True),
-    Column("source", String(64), primary_key=True),
-    Column("label", String(16), primary_key=True),
-    Column("posts", BigInteger, nullable=False),
-)
+
+def _rollup(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("bucket", DateTime(timezone=True), primary_key=True),
+        Column("source", String(64), primary_key=True),
+        Column("label", String(16), primary_key=True),
+        Column("posts", BigInteger, nullable=False),
+    )
+
+
+emotion_rollup = _rollup("emotion_rollup")  # per minute
+emotion_rollup_hourly = _rollup("emotion_rollup_hourly")  # the same counts per hour

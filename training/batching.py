@@ -48,6 +48,13 @@ def epoch_batches(
     return batches
 
 
+def steps_per_epoch(rows: int, batch_size: int) -> int:
+    """How many batches `epoch_batches` makes of `rows` rows (buckets end in short batches)."""
+    bucket = batch_size * BUCKET_BATCHES
+    full, rest = divmod(rows, bucket)
+    return full * BUCKET_BATCHES + -(-rest // batch_size)
+
+
 def training_plan(
     lengths: Sequence[int], batch_size: int, seed: int, epochs: int, max_steps: int | None = None
 ) -> list[list[int]]:

@@ -8,7 +8,6 @@ place last, so an interrupted run never leaves a directory that looks finished.
 """
 
 import json
-import logging
 import shutil
 import zipfile
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import onnx
+from tqdm import tqdm
 from transformers import AutoModel, AutoTokenizer, BertConfig
 
 from training.onnx_bert import bert_from_onnx, compare_with_onnx
@@ -31,7 +31,6 @@ from training.wheels import (
     wheel_licence,
 )
 
-log = logging.getLogger(__name__)
 SOURCE_RECORD = "source.json"
 LICENCE_FILES = ("LICENSE", "NOTICE", "README.md")
 ONNX_CHECK_SENTENCES = ("I am so happy today!", "The train leaves at seven.", "why though")
@@ -94,7 +93,7 @@ def ensure_encoder(key: str, encoders_dir: Path, seed: int = 0) -> PreparedEncod
     source = ENCODERS[key]
     target = encoders_dir / key
     if not (target / SOURCE_RECORD).is_file():
-        log.info("preparing encoder %s from PyPI wheels", key)
+        tqdm.write(f"preparing encoder {key} from PyPI wheels into {target}")
         _prepare(source, encoders_dir, seed)
     record = json.loads((target / SOURCE_RECORD).read_text(encoding="utf-8"))
     return PreparedEncoder(

@@ -6,8 +6,6 @@ training stops early after `patience` evaluations without improvement. State is 
 `run_dir` so an interrupted run resumes where it stopped.
 """
 
-import logging
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +15,11 @@ from tqdm import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from schemas.emotions import LABELS
-from training.batching import Tokenised, collate, inference_batches, tokenise, training_plan
-from training.checkpoints import TrainState, load_best, load_last, save_best, save_last
+from training.batching import steps_per_epoch, tokenise, training_plan
+from training.checkpoints import TrainState, load_best, load_last
 from training.data import LabelledTexts
-from training.metrics import macro_f1
-
-log = logging.getLogger(__name__)
+from training.loop import LoopSettings, TrainingLoop
+from worker.predictor import pick_device
 
 
 @dataclass(frozen=True)
@@ -40,6 +37,8 @@ class FinetuneConfig:
     evals_per_epoch: int = 1
     patience: int = 2
     checkpoint_every: int = 200
+    bf16: bool = False  # bfloat16 autocast where native: ~1.5x faster on a recent CPU
+    freeze_word_embeddings: bool = False  # skips updating the largest matrix: faster steps
     seed: int = 13
 
     def __post_init__(self) -> None:
@@ -106,28 +105,6 @@ def warmup_then_linear_decay(
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def predict_logits(model: Any, data: Tokenised, batch_size: int = 128) -> torch.Tensor:
-    """Logits `[rows, labels]` in row order; leaves the model in eval mode."""
-    model.eval()
-    out = torch.zeros((len(data.ids), len(LABELS)))
-    with torch.inference_mode():
-        for rows in inference_batches([len(x) for x in data.ids], batch_size):
-            batch = collate(data, rows)
-            batch.pop("labels")
-            out[rows] = model(**batch).logits.float()
-    return out
-
-
-def evaluation_steps(steps_per_epoch: int, total_steps: int, evals_per_epoch: int) -> set[int]:
-    """Steps after which to score on validation: evenly through each epoch, and the last step."""
-    steps = {
-        round(steps_per_epoch * (epoch + k / evals_per_epoch))
-        for epoch in range(-(-total_steps // steps_per_epoch))
-        for k in range(1, evals_per_epoch + 1)
-    }
-    return {s for s in steps if 0 < s < total_steps} | {total_steps}
-
-
 def finetune(
     encoder_dir: Path,
     train: LabelledTexts,
@@ -135,10 +112,14 @@ def finetune(
     config: FinetuneConfig,
     run_dir: Path,
     name: str,
+    device: torch.device | None = None,
 ) -> FinetuneResult:
-    """Train (or resume) one member; return it with the best validation weights loaded."""
+    """Train (or resume) one member; return it on the CPU with its best validation weights."""
     tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
     model = load_classifier(encoder_dir, config.seed)
+    if config.freeze_word_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
+    model.to(device or pick_device("auto"))
     train_tokens = tokenise(tokenizer, train.texts, train.labels, config.max_length)
     valid_tokens = tokenise(tokenizer, validation.texts, validation.labels, config.max_length)
     lengths = [len(x) for x in train_tokens.ids]
@@ -148,69 +129,23 @@ def finetune(
     torch.manual_seed(config.seed)  # dropout; a resumed run restores the saved RNG instead
     state = load_last(run_dir, model, optimizer, scheduler) or TrainState()
     if state.step:
-        log.info("%s: resuming at step %d of %d", name, state.step, len(plan))
-    loop = _Loop(model, optimizer, scheduler, config, run_dir, valid_tokens, name)
-    loop.run(train_tokens, plan, state)
+        tqdm.write(f"{name}: resuming from {run_dir} at step {state.step} of {len(plan)}")
+    loop = TrainingLoop(
+        model, optimizer, scheduler, valid_tokens, _loop_settings(config, run_dir, name)
+    )
+    loop.run(train_tokens, plan, steps_per_epoch(len(lengths), config.batch_size), state)
     logits = load_best(run_dir, model)
-    model.eval()
+    model.cpu().eval()
     return FinetuneResult(model, tokenizer, logits, state)
 
 
-class _Loop:
-    """The training loop proper; holds what every step needs so its methods stay short."""
-
-    def __init__(
-        self,
-        model: Any,
-        optimizer: torch.optim.Optimizer,
-        scheduler: torch.optim.lr_scheduler.LambdaLR,
-        config: FinetuneConfig,
-        run_dir: Path,
-        validation: Tokenised,
-        name: str,
-    ) -> None:
-        self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
-        self.config, self.run_dir, self.validation, self.name = config, run_dir, validation, name
-
-    def run(self, data: Tokenised, plan: list[list[int]], state: TrainState) -> None:
-        steps_per_epoch = -(-len(data.ids) // self.config.batch_size)
-        evals = evaluation_steps(steps_per_epoch, len(plan), self.config.evals_per_epoch)
-        bar = tqdm(total=len(plan), initial=state.step, desc=self.name, unit="batch")
-        running: float | None = None
-        started = time.monotonic() - state.seconds
-        self.model.train()
-        while not state.finished and state.step < len(plan):
-            loss = self._step(collate(data, plan[state.step]))
-            running = loss if running is None else 0.98 * running + 0.02 * loss
-            state.step += 1
-            state.seconds = time.monotonic() - started
-            bar.update(1)
-            bar.set_postfix(loss=f"{running:.3f}", lr=f"{self.scheduler.get_last_lr()[0]:.1e}")
-            if state.step in evals:
-                self._evaluate(state, running, final=state.step == len(plan))
-                save_last(self.run_dir, self.model, self.optimizer, self.scheduler, state)
-            elif state.step % self.config.checkpoint_every == 0:
-                save_last(self.run_dir, self.model, self.optimizer, self.scheduler, state)
-        bar.close()
-
-    def _step(self, batch: dict[str, torch.Tensor]) -> float:
-        loss = self.model(**batch).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
-        self.optimizer.step()
-        self.scheduler.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        return float(loss.detach())
-
-    def _evaluate(self, state: TrainState, running_loss: float, final: bool) -> None:
-        logits = predict_logits(self.model, self.validation)
-        score = macro_f1(self.validation.labels, logits.argmax(dim=1).tolist())
-        state.history.append({"step": state.step, "loss": running_loss, "val_macro_f1": score})
-        if score > state.best_score:
-            state.best_score, state.best_step, state.evals_since_best = score, state.step, 0
-            save_best(self.run_dir, self.model, logits)
-        else:
-            state.evals_since_best += 1
-        state.finished = final or state.evals_since_best >= self.config.patience
-        tqdm.write(f"{self.name} step {state.step}: validation macro-F1 {score:.4f}")
-        self.model.train()
+def _loop_settings(config: FinetuneConfig, run_dir: Path, name: str) -> LoopSettings:
+    return LoopSettings(
+        name=name,
+        run_dir=run_dir,
+        max_grad_norm=config.max_grad_norm,
+        evals_per_epoch=config.evals_per_epoch,
+        patience=config.patience,
+        checkpoint_every=config.checkpoint_every,
+        bf16=config.bf16,
+    )

@@ -20,11 +20,11 @@ from tqdm import tqdm
 
 from schemas.bundle import BundleManifest, MemberSpec, Normalisation
 from schemas.settings import TrainingSettings
-from training.calibration import fit_temperature, nll
+from training.calibration import fit_temperature, fit_weights, nll
 from training.data import LabelledTexts, mix, read_split
 from training.encoders import ensure_encoder
 from training.evaluate import evaluate_bundle, report_path, summary_lines, write_report
-from training.finetune import finetune
+from training.finetune import FinetuneConfig, finetune
 from training.profiles import MemberPlan, Profile, get_profile
 from worker.normalize import normalise
 
@@ -37,8 +37,9 @@ def train_bundle(
     output = Path(output or settings.output_dir)
     started = time.monotonic()
     train, validation = training_data(settings, chosen, Normalisation())
+    for stale in output.parent.glob(f".{output.name}.partial-*"):  # left by a killed run
+        shutil.rmtree(stale, ignore_errors=True)
     staging = output.parent / f".{output.name}.partial-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
         report = _build_in(staging, settings, chosen, train, validation)
@@ -68,11 +69,19 @@ def _build_in(
     validation: LabelledTexts,
 ) -> dict[str, Any]:
     """Members and manifest into `staging`; return the evaluation of the staged bundle."""
-    specs = [
+    trained = [
         train_member(settings, profile, plan, train, validation, staging)
         for plan in profile.members
     ]
-    manifest = BundleManifest(members=tuple(specs), normalisation=Normalisation(), rule="mean")
+    specs = tuple(spec for spec, _ in trained)
+    weights = fit_weights(torch.stack([p for _, p in trained]), torch.tensor(validation.labels))
+    equal = len(set(weights)) == 1
+    manifest = BundleManifest(
+        members=specs,
+        normalisation=Normalisation(),
+        rule="mean",
+        weights=None if equal else weights,
+    )
     manifest.save(staging)
     return evaluate_bundle(staging, settings.data_dir, device="cpu")
 
@@ -98,11 +107,15 @@ def train_member(
     train: LabelledTexts,
     validation: LabelledTexts,
     staging: Path,
-) -> MemberSpec:
-    """Fine-tune, fit the temperature, save to `staging/<name>/`; return the manifest entry."""
+) -> tuple[MemberSpec, torch.Tensor]:
+    """Fine-tune, fit the temperature, save to `staging/<name>/`.
+
+    Returns the manifest entry and the member's calibrated validation probabilities.
+    """
     encoder = ensure_encoder(plan.encoder, settings.encoders_dir, seed=settings.seed)
     config = dataclasses.replace(plan.finetune, seed=settings.seed)
-    run_dir = settings.checkpoints_dir / f"{profile.name}-{plan.name}-{_fingerprint(plan, train)}"
+    fingerprint = _fingerprint(plan.encoder, config, train)
+    run_dir = settings.checkpoints_dir / f"{profile.name}-{plan.name}-{fingerprint}"
     result = finetune(encoder.path, train, validation, config, run_dir, plan.name)
     labels = torch.tensor(validation.labels)
     temperature = fit_temperature(result.validation_logits, labels)
@@ -113,10 +126,8 @@ def train_member(
         "train_sources": train.name,
         "steps": result.state.step,
         "best_step": result.state.best_step,
-        "seconds": round(result.state.seconds, 1),
-        "history": result.state.history,
     }
-    return MemberSpec(
+    spec = MemberSpec(
         name=plan.name,
         path=plan.name,
         base_model=encoder.base_model,
@@ -126,17 +137,26 @@ def train_member(
         temperature=round(temperature, 4),
         int8_ok=plan.int8_ok,
         finetune=finetune_record,
+        # wall time and history vary run to run, so they stay out of the hashed `finetune`
         metrics={
+            "train_seconds": round(result.state.seconds, 1),
+            "history": result.state.history,
             "validation_macro_f1": round(result.state.best_score, 4),
             "validation_nll": round(nll(result.validation_logits, labels), 4),
             "validation_nll_scaled": round(nll(result.validation_logits, labels, temperature), 4),
         },
     )
+    return spec, torch.softmax(result.validation_logits.double() / temperature, dim=-1)
 
 
-def _fingerprint(plan: MemberPlan, train: LabelledTexts) -> str:
-    """Checkpoints resume only a run with the same member, settings and training rows."""
-    digest = hashlib.sha256(json.dumps(dataclasses.asdict(plan), sort_keys=True).encode())
+def _fingerprint(encoder: str, config: FinetuneConfig, train: LabelledTexts) -> str:
+    """Checkpoints resume only a run of the same encoder, settings and training rows.
+
+    How often state is saved does not change what is trained, so it is left out.
+    """
+    settings = config.as_dict() | {"encoder": encoder}
+    settings.pop("checkpoint_every")
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     for text, label in zip(train.texts, train.labels, strict=True):
         digest.update(f"{label}\t{text}\n".encode())
     return digest.hexdigest()[:12]

@@ -1,5 +1,6 @@
 """Builds the worker from its settings and runs it until SIGTERM/SIGINT."""
 
+import os
 import signal
 import threading
 from typing import Any
@@ -10,8 +11,8 @@ from sqlalchemy import create_engine
 
 from schemas.settings import WorkerSettings
 from worker.batching import PendingBatch
-from worker.dead_letters import DeadLetterQueue, DlqLimit, DlqLimitExceeded
-from worker.labeller import Labeller, Predicts
+from worker.dead_letters import DeadLetterQueue, DeadLetterUnavailable, DlqLimit, DlqLimitExceeded
+from worker.labeller import INFERENCE_BATCH_SIZE, Labeller, Predicts
 from worker.logs import configure_logging
 from worker.metrics import serve_metrics
 from worker.redis_side import RedisSide
@@ -21,6 +22,7 @@ from worker.stream import GaveUpStoring, StreamProcessor
 log = structlog.get_logger(__name__)
 EXIT_DLQ_CAP = 3
 EXIT_DB_DOWN_AT_STOP = 4
+EXIT_DLQ_UNAVAILABLE = 5
 
 
 def make_consumer(settings: WorkerSettings) -> Any:
@@ -57,7 +59,7 @@ def build_processor(
     engine = create_engine(settings.db.url(), pool_pre_ping=True, pool_size=2)
     return StreamProcessor(
         consumer=consumer,
-        labeller=Labeller(predictor, redis_side, settings.batch_max_size),
+        labeller=Labeller(predictor, redis_side, INFERENCE_BATCH_SIZE),
         sink=PostgresSink(engine),
         dead_letters=DeadLetterQueue(dlq_producer, settings.kafka.dlq_topic),
         dlq_limit=DlqLimit(settings.dlq_max_ratio, settings.dlq_min_messages),
@@ -77,6 +79,9 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def _load_predictor(settings: WorkerSettings) -> Predicts:
+    # Before torch loads OpenMP: threads that spin while waiting made CPU inference 5-20x
+    # slower on a busy machine (other processes on the same cores); an explicit value wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from worker.predictor import EnsemblePredictor  # torch import: only when really needed
 
     return EnsemblePredictor.load(settings.bundle_path, settings.device, settings.int8)
@@ -101,6 +106,11 @@ def run_worker(settings: WorkerSettings, predictor: Predicts | None = None) -> i
     except GaveUpStoring as exc:
         log.error("stopped with the open batch uncommitted", error=str(exc))
         return EXIT_DB_DOWN_AT_STOP
+    except DeadLetterUnavailable as exc:
+        log.error(
+            "dead letters undeliverable; stopped with the open batch uncommitted", error=str(exc)
+        )
+        return EXIT_DLQ_UNAVAILABLE
     finally:
         dlq_producer.close(timeout=10)
         consumer.close(autocommit=False)

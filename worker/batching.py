@@ -20,11 +20,13 @@ class PendingBatch:
     max_wait_s: float
     posts: list[DecodedPost] = field(default_factory=list)
     next_offsets: dict[TopicPartition, int] = field(default_factory=dict)
+    first_offsets: dict[TopicPartition, int] = field(default_factory=dict)
     opened_at: float | None = None
 
     def consumed(self, topic: str, partition: int, offset: int) -> None:
         tp = TopicPartition(topic, partition)
         self.next_offsets[tp] = max(self.next_offsets.get(tp, 0), offset + 1)
+        self.first_offsets[tp] = min(self.first_offsets.get(tp, offset), offset)
         if self.opened_at is None:
             self.opened_at = time.monotonic()
 
@@ -46,17 +48,20 @@ class PendingBatch:
         return max(0.0, self.max_wait_s - (time.monotonic() - self.opened_at))
 
     def drop_partitions(self, revoked: set[TopicPartition]) -> None:
-        """Forget what came from partitions we no longer own: their new owner re-reads them."""
+        """Forget what came from these partitions. Whoever owns them next must read them again
+        from `first_offsets`; when that is this consumer, the caller rewinds it there."""
         self.posts = [
             p
             for p in self.posts
             if TopicPartition(p.coordinates.topic, p.coordinates.partition) not in revoked
         ]
         self.next_offsets = {tp: o for tp, o in self.next_offsets.items() if tp not in revoked}
+        self.first_offsets = {tp: o for tp, o in self.first_offsets.items() if tp not in revoked}
         if not self.next_offsets:
             self.opened_at = None
 
     def reset(self) -> None:
         self.posts = []
         self.next_offsets = {}
+        self.first_offsets = {}
         self.opened_at = None

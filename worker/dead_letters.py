@@ -1,6 +1,7 @@
 """The dead-letter topic and the cap on its rate that stops a misconfigured worker."""
 
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -11,6 +12,8 @@ log = structlog.get_logger(__name__)
 
 # The broker refuses records over ~1 MB; a larger original is kept truncated and marked.
 MAX_DLQ_VALUE_BYTES = 512 * 1024
+# Each round waits up to the producer's delivery timeout (2 minutes): a long broker outage.
+RESEND_ROUNDS = 5
 
 
 class DlqLimitExceeded(RuntimeError):
@@ -38,16 +41,31 @@ class DlqLimit:
             )
 
 
+class DeadLetterUnavailable(RuntimeError):
+    """Dead letters could not be delivered: the offsets that carry them must not be committed."""
+
+
+@dataclass(frozen=True)
+class _Letter:
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
 class DeadLetterQueue:
     """Produces the original bytes, key and reason to the dead-letter topic.
 
     `send` is asynchronous; `flush` blocks until every sent message is acknowledged and must
-    be called before the offsets of dead-lettered messages are committed.
+    be called before the offsets of dead-lettered messages are committed. A send the broker
+    did not acknowledge (say, it restarted past the producer's delivery timeout) is sent
+    again; one that cannot succeed raises `DeadLetterUnavailable`.
     """
 
-    def __init__(self, producer: Any, topic: str) -> None:
+    def __init__(self, producer: Any, topic: str, resend_rounds: int = RESEND_ROUNDS) -> None:
         self._producer = producer
         self._topic = topic
+        self._resend_rounds = resend_rounds
+        self._in_flight: list[tuple[Any, _Letter]] = []
         self.sent = 0
 
     def send(self, key: bytes | None, value: bytes | None, where: Coordinates, reason: str) -> None:
@@ -61,7 +79,7 @@ class DeadLetterQueue:
         if len(value) > MAX_DLQ_VALUE_BYTES:
             headers.append(("truncated_from", str(len(value)).encode()))
             value = value[:MAX_DLQ_VALUE_BYTES]
-        self._producer.send(self._topic, key=key, value=value, headers=headers)
+        self._produce(_Letter(key, value, headers))
         self.sent += 1
         log.warning(
             "dead-lettered",
@@ -71,5 +89,27 @@ class DeadLetterQueue:
             offset=where.offset,
         )
 
+    def _produce(self, letter: _Letter) -> None:
+        future = self._producer.send(
+            self._topic, key=letter.key, value=letter.value, headers=letter.headers
+        )
+        self._in_flight.append((future, letter))
+
     def flush(self) -> None:
-        self._producer.flush()
+        if not self._in_flight:  # the usual case: no round trip through the producer's thread
+            return
+        for _ in range(self._resend_rounds):
+            self._producer.flush()
+            failed = [(f, letter) for f, letter in self._in_flight if f.failed()]
+            self._in_flight = []
+            if not failed:
+                return
+            error = failed[0][0].exception
+            if not getattr(error, "retriable", False):
+                raise DeadLetterUnavailable(f"dead-letter topic {self._topic}: {error}")
+            log.warning(
+                "dead letters not acknowledged; resending", count=len(failed), error=str(error)
+            )
+            for _, letter in failed:
+                self._produce(letter)
+        raise DeadLetterUnavailable(f"dead-letter topic {self._topic}: not acknowledged")

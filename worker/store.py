@@ -1,22 +1,23 @@
 """The PostgreSQL sink: rows and rollup in one transaction, idempotent on the post id."""
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Table
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError, SQLAlchemyError
 
 from schemas.messages import Prediction
-from schemas.tables import PROBABILITY_COLUMNS, emotion_rollup, posts
+from schemas.tables import PROBABILITY_COLUMNS, emotion_rollup, emotion_rollup_hourly, posts
 from worker.decode import DecodedPost
 
 
 class StoreUnavailable(Exception):
-    """A transient database failure (connection, server shutdown): retry, commit nothing."""
+    """The database cannot take rows now (connection, shutdown, schema not migrated): retry,
+    commit nothing."""
 
 
 class StoreRejected(Exception):
@@ -50,11 +51,22 @@ def _row(item: LabelledPost) -> dict[str, object]:
     }
 
 
+# One statement for every batch, executed with the batch's rows as parameters: SQLAlchemy
+# caches its compiled form and sends the rows as one multi-row INSERT ("insertmanyvalues").
+# Building `.values(rows)` anew compiled ~1,300 bind parameters per batch of 64 (25 ms here).
+NEW_POSTS = (
+    insert(posts)
+    .on_conflict_do_nothing(index_elements=["post_id"])
+    .returning(posts.c.created_at, posts.c.source, posts.c.label)
+)
+
+
 class PostgresSink:
     """`write` stores a batch atomically and returns how many rows were new.
 
-    Replayed posts (same id) are skipped by `ON CONFLICT DO NOTHING`, and the rollup is
-    incremented from `RETURNING`, i.e. only by the rows this statement actually inserted.
+    Replayed posts (same id) are skipped by `ON CONFLICT DO NOTHING`, and the rollups (per
+    minute and per hour) are incremented from `RETURNING`, i.e. only by the rows this statement
+    actually inserted.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -63,19 +75,17 @@ class PostgresSink:
     def write(self, batch: Sequence[LabelledPost]) -> int:
         if not batch:
             return 0
-        new_posts = (
-            insert(posts)
-            .values([_row(item) for item in batch])
-            .on_conflict_do_nothing(index_elements=["post_id"])
-            .returning(posts.c.created_at, posts.c.source, posts.c.label)
-        )
         try:
             with self._engine.begin() as connection:
-                inserted = connection.execute(new_posts).all()
-                if inserted:
-                    connection.execute(_rollup_increment(inserted))
-        except (DataError, IntegrityError, ProgrammingError) as exc:
+                inserted = connection.execute(NEW_POSTS, [_row(item) for item in batch]).all()
+                for increment in _rollup_increments(inserted) if inserted else []:
+                    connection.execute(increment)
+        except (DataError, IntegrityError) as exc:
             raise StoreRejected(f"{type(exc.orig).__name__}: {exc.orig}") from exc
+        except ProgrammingError as exc:
+            # A missing table or privilege is the deployment's fault, not the posts': waited
+            # out like an outage, rather than every post dead-lettered (migrate, then it goes on).
+            raise StoreUnavailable(f"{type(exc.orig).__name__}: {exc.orig}") from exc
         except SQLAlchemyError as exc:
             orig = exc.orig if isinstance(exc, DBAPIError) else exc
             raise StoreUnavailable(f"{type(orig).__name__}: {orig}") from exc
@@ -86,15 +96,31 @@ def minute_bucket(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-def _rollup_increment(inserted: Sequence[Any]) -> Insert:
-    counts = Counter((minute_bucket(row[0]), row[1], row[2]) for row in inserted)
+def hour_bucket(moment: datetime) -> datetime:
+    # In UTC: a zone with a half-hour offset would otherwise shift the hours.
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _rollup_increments(inserted: Sequence[Any]) -> list[Insert]:
+    """The per-minute rollup and its hourly tier, both from the rows actually inserted."""
+    tiers: list[tuple[Table, Callable[[datetime], datetime]]] = [
+        (emotion_rollup, minute_bucket),
+        (emotion_rollup_hourly, hour_bucket),
+    ]
+    return [_increment(table, bucket, inserted) for table, bucket in tiers]
+
+
+def _increment(
+    table: Table, bucket: Callable[[datetime], datetime], inserted: Sequence[Any]
+) -> Insert:
+    counts = Counter((bucket(row[0]), row[1], row[2]) for row in inserted)
     # Sorted keys give every worker the same lock order, so concurrent upserts cannot deadlock.
     values = [
         {"bucket": b, "source": s, "label": lab, "posts": n}
         for (b, s, lab), n in sorted(counts.items())
     ]
-    statement = insert(emotion_rollup).values(values)
+    statement = insert(table).values(values)
     return statement.on_conflict_do_update(
         index_elements=["bucket", "source", "label"],
-        set_={"posts": emotion_rollup.c.posts + statement.excluded.posts},
+        set_={"posts": table.c.posts + statement.excluded.posts},
     )

@@ -13,12 +13,12 @@ from typing import Any
 
 import structlog
 from kafka import ConsumerRebalanceListener
-from kafka.errors import CommitFailedError
+from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from worker import metrics
 from worker.batching import PendingBatch
-from worker.dead_letters import DeadLetterQueue, DlqLimit
+from worker.dead_letters import DeadLetterQueue, DeadLetterUnavailable, DlqLimit
 from worker.decode import Coordinates, InvalidMessage, decode
 from worker.labeller import Labeller
 from worker.redis_side import RedisSide
@@ -94,8 +94,8 @@ class StreamProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
     def flush(self, retry: bool = True) -> None:
         """Label, store and commit the open batch; a no-op when nothing was consumed.
 
-        With `retry`, a PostgreSQL outage is waited out (paused, polling); without it (inside a
-        rebalance callback) `StoreUnavailable` propagates and nothing is committed.
+        With `retry`, a PostgreSQL outage is waited out (paused, polling); without it
+        `StoreUnavailable` propagates and nothing is committed.
         """
         if self._batch.is_empty():
             return
@@ -104,12 +104,15 @@ class StreamProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
         stored = self._store_until_done(labelled) if retry else self._write(labelled)
         self._dlq.flush()
         self._commit(self._batch.next_offsets)
+        self._finished(labelled, stored, started)
+        self._update_lag()
+
+    def _finished(self, labelled: list[LabelledPost], stored: int, started: float) -> None:
         now = minute_bucket(datetime.now(UTC))
         self._redis.count_live([(now, item.prediction.label) for item in labelled])
         metrics.POSTS_STORED.inc(stored)
         metrics.BATCH_SIZE.observe(len(labelled))
         metrics.BATCH_SECONDS.observe(time.monotonic() - started)
-        self._update_lag()
         self._batch.reset()
 
     def _store_until_done(self, labelled: list[LabelledPost]) -> int:
@@ -152,9 +155,14 @@ class StreamProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
         self._retrying = True
         try:
             self._consumer.pause(*self._consumer.assignment())
-            self._consumer.poll(timeout_ms=int(seconds * 1000))
+            let_through = self._consumer.poll(timeout_ms=int(seconds * 1000))
         finally:
             self._retrying = False
+        # Partitions assigned during that poll are paused by the listener; should records
+        # still come back, they are not in the batch, so rewind rather than skip them.
+        for tp, records in let_through.items():
+            if records:
+                self._consumer.seek(tp, records[0].offset)
 
     def _resume(self) -> None:
         paused = self._consumer.paused()
@@ -170,35 +178,92 @@ class StreamProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
         return [item for item in labelled if id(item.decoded) in kept]
 
     def _commit(self, next_offsets: dict[TopicPartition, int]) -> None:
+        """Commit synchronously; a failure moves on, because the rows are already stored.
+
+        The next commit of the same partitions covers these offsets; a crash before it only
+        re-delivers posts that the idempotent insert skips.
+        """
         if not next_offsets:
             return
         try:
-            self._consumer.commit(
-                {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in next_offsets.items()}
-            )
+            self._consumer.commit(_offsets(next_offsets))
         except CommitFailedError as exc:
             # We left the group: the rows are stored, the new owner re-reads them harmlessly.
             log.warning("commit refused after a rebalance; rows are stored", error=str(exc))
+        except KafkaError as exc:  # e.g. the broker is restarting: KafkaTimeoutError
+            log.warning(
+                "commit failed; rows are stored, the next commit covers them", error=str(exc)
+            )
 
     def _update_lag(self) -> None:
         lag = 0
-        for tp in self._consumer.assignment():
-            end = self._consumer.highwater(tp)
-            if end is not None:
-                lag += max(0, end - self._consumer.position(tp))
+        try:
+            for tp in self._consumer.assignment():
+                end = self._consumer.highwater(tp)
+                if end is not None:
+                    lag += max(0, end - self._consumer.position(tp))
+        except KafkaError:  # only a metric: never worth failing a batch over
+            return
         metrics.CONSUMER_LAG.set(lag)
 
-    # ConsumerRebalanceListener: called from inside poll().
+    # ConsumerRebalanceListener. kafka-python (>= 3) calls these on its network thread from
+    # inside poll(): they must not call a blocking consumer API (commit, position, poll), which
+    # would raise there; pause, seek and commit_async only change state or enqueue.
     def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        """Store what was consumed from the revoked partitions and commit it before the new
+        owner starts; when PostgreSQL refuses, drop it: the new owner re-reads it."""
         if self._retrying:
+            self._rewind(revoked)
             self._revoked |= set(revoked)
             return
+        if self._batch.is_empty():
+            return
+        started = time.monotonic()
         try:
-            self.flush(retry=False)
-        except (StoreUnavailable, StoreRejected):
+            labelled = self._labeller.label(self._batch.posts)
+            stored = self._write(labelled)
+            self._dlq.flush()
+        except (StoreUnavailable, StoreRejected, DeadLetterUnavailable) as exc:
+            log.warning("revoked before storing; the new owner re-reads", error=str(exc))
+            self._rewind(revoked)
             self._batch.drop_partitions(set(revoked))
+            return
+        self._consumer.commit_async(_offsets(self._batch.next_offsets), callback=_commit_done)
+        log.info("stored at revocation", posts=len(labelled), new_rows=stored)
+        self._finished(labelled, stored, started)
+
+    def on_partitions_lost(self, lost: Sequence[TopicPartition]) -> None:
+        """We were thrown out (e.g. a stall past the session timeout): a commit would be refused
+        and the new owners re-read these partitions, so forget what came from them."""
+        log.warning("partitions lost", partitions=[f"{tp.topic}-{tp.partition}" for tp in lost])
+        self._rewind(lost)
+        if self._retrying:
+            self._revoked |= set(lost)
+        else:
+            self._batch.drop_partitions(set(lost))
+
+    def _rewind(self, partitions: Sequence[TopicPartition]) -> None:
+        """Seek back to the first post of the open batch from each partition, before the batch
+        forgets them: kafka-python keeps the position of a partition that a rebalance hands
+        straight back, and reading on from there would skip the forgotten posts."""
+        owned = set(self._consumer.assignment())
+        for tp in partitions:
+            first = self._batch.first_offsets.get(tp)
+            if first is not None and tp in owned:
+                self._consumer.seek(tp, first)
 
     def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        if self._retrying and assigned:  # waiting out an outage: take nothing new meanwhile
+            self._consumer.pause(*assigned)
         log.info(
             "partitions assigned", partitions=[f"{tp.topic}-{tp.partition}" for tp in assigned]
         )
+
+
+def _offsets(next_offsets: dict[TopicPartition, int]) -> dict[TopicPartition, OffsetAndMetadata]:
+    return {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in next_offsets.items()}
+
+
+def _commit_done(offsets: dict[TopicPartition, OffsetAndMetadata], result: object) -> None:
+    if isinstance(result, Exception):
+        log.warning("commit at revocation failed; the new owner re-reads", error=str(result))

@@ -53,9 +53,16 @@ class Stream:
     source: str
 
     @classmethod
-    def fresh(cls, partitions: int = 3) -> "Stream":
+    def fresh(
+        cls,
+        partitions: int = 3,
+        base: KafkaSettings | None = None,
+        topic_configs: dict[str, str] | None = None,
+    ) -> "Stream":
+        """New topics on `base`'s brokers (default: the environment's); `topic_configs` are
+        broker settings of the posts topic, e.g. a larger `max.message.bytes`."""
         tag = uuid.uuid4().hex[:10]
-        base = KafkaSettings()
+        base = base or KafkaSettings()
         kafka = base.model_copy(
             update={
                 "topic": f"t-{tag}",
@@ -67,7 +74,10 @@ class Stream:
         admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
         try:
             admin.create_topics(
-                [NewTopic(kafka.topic, partitions, 1), NewTopic(kafka.dlq_topic, 1, 1)]
+                [
+                    NewTopic(kafka.topic, partitions, 1, topic_configs=topic_configs or {}),
+                    NewTopic(kafka.dlq_topic, 1, 1),
+                ]
             )
         finally:
             admin.close()

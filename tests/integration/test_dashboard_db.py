@@ -110,13 +110,14 @@ def seed_posts(db: DatabaseSettings, anchor: datetime) -> None:
             ),
             {"text": XSS_TEXT, "anchor": anchor},
         )
-        connection.execute(
-            text(
-                "INSERT INTO emotion_rollup (bucket, source, label, posts) "
-                "SELECT date_trunc('minute', created_at), source, label, count(*) FROM posts "
-                "GROUP BY 1, 2, 3"
+        for table, grain in (("emotion_rollup", "minute"), ("emotion_rollup_hourly", "hour")):
+            connection.execute(
+                text(
+                    f"INSERT INTO {table} (bucket, source, label, posts) "
+                    f"SELECT date_trunc('{grain}', created_at), source, label, count(*) "
+                    "FROM posts GROUP BY 1, 2, 3"
+                )
             )
-        )
     engine.dispose()
 
 

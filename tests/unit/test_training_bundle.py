@@ -90,6 +90,8 @@ def tiny_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TrainingSe
 
 
 def test_train_bundle_writes_a_complete_bundle_and_report(tiny_training: TrainingSettings) -> None:
+    stale = tiny_training.output_dir.parent / ".default.partial-999999"  # a killed run's staging
+    stale.mkdir(parents=True)
     bundle = pipeline.train_bundle(tiny_training, profile="tiny", output=tiny_training.output_dir)
     manifest = BundleManifest.load(bundle)
     assert manifest.version == content_hash(bundle, manifest)

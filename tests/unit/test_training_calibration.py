@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from training.calibration import fit_temperature, nll
+from training.calibration import fit_temperature, fit_weights, nll, simplex_grid
 from training.metrics import classification_report, confusion_matrix, macro_f1
 
 
@@ -53,3 +53,19 @@ def test_report_figures_on_a_hand_checked_case() -> None:
     }
     assert report["per_class"]["fear"]["f1"] == 0.0  # absent everywhere: counts as 0
     assert macro_f1(truth, predicted) == np.mean([0.5, 0.8, 1.0, 0, 0, 0])
+
+
+def test_simplex_grid_sums_to_one() -> None:
+    grid = simplex_grid(3, 0.25)
+    assert len(grid) == 15 and (1.0, 0.0, 0.0) in grid
+    assert all(abs(sum(w) - 1) < 1e-9 for w in grid)
+
+
+def test_weights_favour_the_better_member_and_stay_equal_for_twins() -> None:
+    good, labels = noisy_logits(scale=3.0, seed=1)
+    noise = torch.randn(good.shape, generator=torch.Generator().manual_seed(2))
+    probs = torch.stack([good.softmax(-1), noise.softmax(-1)])
+    weights = fit_weights(probs, labels)
+    assert weights[0] > 0.7 and abs(sum(weights) - 1) < 1e-9
+    twins = torch.stack([good.softmax(-1), good.softmax(-1)])
+    assert fit_weights(twins, labels) == (0.5, 0.5)

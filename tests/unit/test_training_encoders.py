@@ -5,6 +5,7 @@ import io
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -72,7 +73,7 @@ def test_licence_is_read_from_the_wheel_metadata(tmp_path: Path) -> None:
     assert wheel_licence(wheel) == "Apache License 2.0"
 
 
-def linear_graph(weight: np.ndarray, bias: np.ndarray, named_bias: bool = True) -> object:
+def linear_graph(weight: np.ndarray, bias: np.ndarray, named_bias: bool = True) -> Any:
     """x @ W + b, exported the way torch names a BERT query projection."""
     bias_name = ONNX_PREFIX + "encoder.layer.0.attention.self.query.bias" if named_bias else "b"
     nodes = [
@@ -95,7 +96,7 @@ def linear_graph(weight: np.ndarray, bias: np.ndarray, named_bias: bool = True) 
 def test_anonymous_matmul_weights_are_named_after_their_bias_and_transposed() -> None:
     weight = np.arange(12, dtype=np.float32).reshape(3, 4)  # ONNX: [in, out]
     bias = np.ones(4, dtype=np.float32)
-    state = onnx_bert_state_dict(linear_graph(weight, bias))  # type: ignore[arg-type]
+    state = onnx_bert_state_dict(linear_graph(weight, bias))
     query = "encoder.layer.0.attention.self.query"
     assert set(state) == {f"{query}.weight", f"{query}.bias"}
     assert torch.equal(state[f"{query}.weight"], torch.from_numpy(weight.T))  # torch: [out, in]
@@ -104,7 +105,7 @@ def test_anonymous_matmul_weights_are_named_after_their_bias_and_transposed() ->
 def test_a_weight_whose_bias_is_unnamed_is_an_error() -> None:
     graph = linear_graph(np.ones((2, 2), np.float32), np.ones(2, np.float32), named_bias=False)
     with pytest.raises(OnnxConversionError, match="no named bias"):
-        onnx_bert_state_dict(graph)  # type: ignore[arg-type]
+        onnx_bert_state_dict(graph)
 
 
 def test_a_prepared_encoder_is_reused_without_downloading(

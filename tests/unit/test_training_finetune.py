@@ -2,23 +2,24 @@
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 
 from tests.tiny_bundle import write_tiny_member
-from training import finetune as finetune_module
-from training.batching import collate, epoch_batches, tokenise, training_plan
+from training import loop as loop_module
+from training.batching import collate, epoch_batches, steps_per_epoch, tokenise, training_plan
 from training.checkpoints import LAST
 from training.data import LabelledTexts
 from training.finetune import (
     FinetuneConfig,
-    evaluation_steps,
     finetune,
     load_classifier,
     make_optimizer,
     warmup_then_linear_decay,
 )
+from training.loop import evaluation_steps
 
 TEXTS = [
     "i feel so happy today",
@@ -61,6 +62,20 @@ def test_two_steps_lower_the_loss(encoder_dir: Path, data: LabelledTexts, tmp_pa
     assert result.validation_logits.shape == (len(data), 6)
 
 
+def test_frozen_word_embeddings_stay_put_under_bf16(
+    encoder_dir: Path, data: LabelledTexts, tmp_path: Path
+) -> None:
+    config = FinetuneConfig(
+        epochs=2, batch_size=6, learning_rate=1e-2, bf16=True, freeze_word_embeddings=True
+    )
+    start = load_classifier(encoder_dir, seed=13)
+    result = finetune(encoder_dir, data, data, config, tmp_path / "run", "tiny")
+    embeddings = result.model.get_input_embeddings().weight
+    assert torch.equal(embeddings, start.get_input_embeddings().weight)
+    assert embeddings.dtype == torch.float32  # autocast never changes the stored weights
+    assert not torch.equal(result.model.classifier.weight, start.classifier.weight)
+
+
 def test_an_interrupted_run_resumes_to_the_same_weights(
     encoder_dir: Path, data: LabelledTexts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -74,20 +89,20 @@ def test_an_interrupted_run_resumes_to_the_same_weights(
     )
     straight = finetune(encoder_dir, data, data, config, tmp_path / "straight", "tiny")
 
-    real_step = finetune_module._Loop._step
+    real_step = loop_module.TrainingLoop._step
     calls = {"n": 0}
 
-    def crash_on_fourth(self: finetune_module._Loop, batch: dict[str, torch.Tensor]) -> float:
+    def crash_on_fourth(self: loop_module.TrainingLoop, batch: dict[str, torch.Tensor]) -> float:
         calls["n"] += 1
         if calls["n"] == 4:
             raise KeyboardInterrupt
         return real_step(self, batch)
 
-    monkeypatch.setattr(finetune_module._Loop, "_step", crash_on_fourth)
+    monkeypatch.setattr(loop_module.TrainingLoop, "_step", crash_on_fourth)
     with pytest.raises(KeyboardInterrupt):
         finetune(encoder_dir, data, data, config, tmp_path / "resumed", "tiny")
     assert (tmp_path / "resumed" / LAST).is_file()
-    monkeypatch.setattr(finetune_module._Loop, "_step", real_step)
+    monkeypatch.setattr(loop_module.TrainingLoop, "_step", real_step)
     resumed = finetune(encoder_dir, data, data, config, tmp_path / "resumed", "tiny")
 
     assert resumed.state.step == straight.state.step == 6
@@ -106,6 +121,8 @@ def test_epoch_batches_cover_each_row_once_and_depend_only_on_seed() -> None:
     for batch in batches:  # one bucket here, so each batch is a run of sorted lengths
         assert [lengths[i] for i in batch] == sorted(lengths[i] for i in batch)
     assert len(training_plan(lengths, 3, seed=7, epochs=3, max_steps=10)) == 10
+    for rows in (1, 11, 150, 151, 1000):
+        assert len(epoch_batches([1] * rows, 3, seed=0, epoch=0)) == steps_per_epoch(rows, 3)
 
 
 def test_evaluation_steps_spread_through_epochs_and_include_the_last() -> None:
@@ -144,6 +161,6 @@ def test_optimizer_does_not_decay_biases_or_layer_norms(encoder_dir: Path) -> No
         {"max_steps": 0},
     ],
 )
-def test_config_rejects_nonsense(change: dict[str, float]) -> None:
+def test_config_rejects_nonsense(change: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         replace(FinetuneConfig(), **change)

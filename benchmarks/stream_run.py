@@ -1,0 +1,147 @@
+"""The stream benchmark's measurements; `bench_stream` is its command line."""
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import create_engine
+
+from benchmarks import stream_e2e as e2e
+from benchmarks import stream_inference as inference
+from benchmarks import stream_profile
+from benchmarks.stream_report import machine
+from benchmarks.stream_texts import load_texts
+from schemas.settings import DatabaseSettings
+from tests.integration.streaming import Stream
+from worker.labeller import INFERENCE_BATCH_SIZE
+from worker.predictor import EnsemblePredictor
+
+
+def measure_inference(args: argparse.Namespace, texts: list[str]) -> dict[str, Any]:
+    """Bare rates with the worker's precision; pipelines in fp32, as a user would run them."""
+    predictor = EnsemblePredictor.load(args.bundle, args.device, int8=args.int8)
+    rates = {
+        "bare": inference.bare(predictor, texts, INFERENCE_BATCH_SIZE),
+        "bare_micro_batches": inference.bare_micro_batches(predictor, texts, args.batch_size),
+    }
+    if not args.quick:
+        few = texts[: args.pipeline_posts]
+        full = EnsemblePredictor.load(args.bundle, args.device) if args.int8 else predictor
+        classifiers = inference.pipelines(args.bundle, full, args.device)
+        rates["bare_same_texts_as_pipeline"] = inference.bare(full, few, INFERENCE_BATCH_SIZE)
+        rates["pipeline_default"] = inference.through_pipeline(classifiers, few, None)
+        rates["pipeline_batch_64"] = inference.through_pipeline(classifiers, few, 64)
+        if args.device == "cpu":  # the worker's CPU fast path: MOODWATCH_WORKER_INT8=true
+            quantised = predictor if args.int8 else _int8(args)
+            rates["bare_int8_same_texts_as_pipeline"] = inference.bare(quantised, few, 64)
+    members = [m.spec.name for m in predictor.members]
+    return {"rates": rates, "members": members, "predictor": predictor}
+
+
+def _int8(args: argparse.Namespace) -> EnsemblePredictor:
+    return EnsemblePredictor.load(args.bundle, args.device, int8=True)
+
+
+def worker_settings(args: argparse.Namespace, batch_size: int) -> dict[str, str]:
+    settings = {
+        "batch_max_size": str(batch_size),
+        "device": args.device,
+        "int8": str(args.int8).lower(),
+    }
+    if args.batch_wait_ms is not None:
+        settings["batch_max_wait_ms"] = str(args.batch_wait_ms)
+    return settings
+
+
+def measure_worker(
+    args: argparse.Namespace, texts: list[str], batch_size: int, log: Path
+) -> e2e.WorkerRun:
+    engine = create_engine(DatabaseSettings().url())
+    stream = Stream.fresh(partitions=4)
+    try:
+        e2e.produce(stream, texts)
+        settings = worker_settings(args, batch_size)
+        name = f"worker-batch-{batch_size}"
+        spy = stream_profile.prefix(args.profile, name)
+        with e2e.worker(stream, args.bundle, log, spy, **settings):
+            e2e.await_rows(engine, stream.source, len(texts), timeout_s=1800)
+        stream_profile.summarise(args.profile, name)
+        return e2e.throughput(engine, stream.source)
+    finally:
+        e2e.forget(engine, stream)
+        engine.dispose()
+
+
+def measure_latency(
+    args: argparse.Namespace, texts: list[str], rate: float, log: Path
+) -> dict[str, float]:
+    engine = create_engine(DatabaseSettings().url())
+    stream = Stream.fresh(partitions=4)
+    count = max(50, int(rate * args.latency_seconds))
+    paced = (texts * (count // len(texts) + 1))[:count]
+    try:
+        with e2e.worker(stream, args.bundle, log, **worker_settings(args, args.batch_size)):
+            e2e.produce(stream, paced[:64])  # warm-up: the group joined, the model hot
+            e2e.await_rows(engine, stream.source, 64, timeout_s=600)
+            e2e.forget(engine, stream)
+            warm = Stream(kafka=stream.kafka, source=stream.source + "-paced")
+            e2e.produce(warm, paced, rate=rate)
+            e2e.await_rows(engine, warm.source, count, timeout_s=600)
+            seconds = np.array(e2e.latencies(engine, warm.source))
+            e2e.forget(engine, warm)
+    finally:
+        e2e.forget(engine, stream)
+        engine.dispose()
+    p50, p95, p99 = np.percentile(seconds, [50, 95, 99])
+    return {"offered_per_s": rate, "posts": count, "p50": p50, "p95": p95, "p99": p99}
+
+
+def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
+    texts = load_texts(args.posts)
+    log = args.output.with_suffix(".worker.log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    found = measure_inference(args, texts)
+    rates = {name: rate.per_s for name, rate in found["rates"].items()}
+    batched = measure_worker(args, texts, args.batch_size, log)
+    # Other load on the machine drifts: bare is measured again right after the worker ran,
+    # and the end-to-end ratio uses the mean of the two.
+    again = inference.bare_micro_batches(found["predictor"], texts, args.batch_size).per_s
+    rates["bare_micro_batches"] = (rates["bare_micro_batches"] + again) / 2
+    single = measure_worker(args, texts[: args.single_posts], 1, log)
+    rates |= {"e2e_micro_batched": batched.per_s, "e2e_one_at_a_time": single.per_s}
+    latency = measure_latency(args, texts, batched.per_s / 2, log)
+    figures: dict[str, Any] = {
+        "command": " ".join(["python -m benchmarks.bench_stream", *argv]),
+        "machine": machine(),
+        "bundle": str(args.bundle),
+        "members": found["members"],
+        "precision": "int8" if args.int8 else "fp16" if args.device == "cuda" else "fp32",
+        "batch_max_wait_ms": args.batch_wait_ms,
+        "posts": args.posts,
+        "batch_size": args.batch_size,
+        "posts_per_s": rates,
+        "e2e_vs_bare_ratio": rates["e2e_micro_batched"] / rates["bare_micro_batches"],
+        "e2e_vs_bare_sorted_ratio": rates["e2e_micro_batched"] / rates["bare"],
+        "microbatch_speedup": rates["e2e_micro_batched"] / rates["e2e_one_at_a_time"],
+        "latency_s": latency,
+    }
+    if "pipeline_default" in rates:
+        figures |= pipeline_ratios(rates)
+    figures["seconds"] = round(time.monotonic() - started, 1)
+    return figures
+
+
+def pipeline_ratios(rates: dict[str, float]) -> dict[str, Any]:
+    """Default pipeline vs. the fastest bare path (int8 on a CPU, fp16 on a GPU); batch-64
+    pipeline vs. bare at the same precision, where length-sorting is bare's only edge."""
+    same = rates["bare_same_texts_as_pipeline"]
+    fastest = rates.get("bare_int8_same_texts_as_pipeline", same)
+    return {
+        "bare_vs_pipeline_ratio": fastest / rates["pipeline_default"],
+        "bare_vs_pipeline_uses": "int8" if fastest is not same else "the worker's precision",
+        "bare_same_precision_vs_pipeline_ratio": same / rates["pipeline_default"],
+        "bare_vs_pipeline_b64_ratio": same / rates["pipeline_batch_64"],
+    }

@@ -1,0 +1,64 @@
+"""Fixtures of the fault-injection suite: a private stack, started once and stopped at the end.
+
+The suite is slow (minutes) and kills services, so it runs only when asked for with
+`-m faults` (`make test-faults`); a plain `pytest` deselects it here, whatever pyproject says.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine
+
+from tests.faults.stack import FaultStack
+from tests.faults.workers import Workers
+
+MARKER = "faults"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{MARKER}: fault-injection suite on its own stack (make test-faults)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if MARKER in (config.option.markexpr or ""):
+        return
+    here = Path(__file__).parent
+    skipped = [item for item in items if here in item.path.parents]
+    if skipped:
+        config.hook.pytest_deselected(items=skipped)
+        items[:] = [item for item in items if here not in item.path.parents]
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[FaultStack]:
+    """Up (cluster, roles, database, topics), migrated; stopped (data kept) after the session."""
+    from schemas.migrate import upgrade_to_head
+    from worker.services.manager import down, up
+
+    fault_stack = FaultStack.create()
+    up(fault_stack.services)
+    try:
+        upgrade_to_head(fault_stack.db)
+        yield fault_stack
+    finally:
+        down(fault_stack.services)
+
+
+@pytest.fixture(scope="session")
+def engine(stack: FaultStack) -> Iterator[Engine]:
+    db_engine = create_engine(stack.db.url(), pool_pre_ping=True)
+    yield db_engine
+    db_engine.dispose()
+
+
+@pytest.fixture
+def workers(stack: FaultStack, tiny_bundle: Path, tmp_path: Path) -> Iterator[Workers]:
+    """Worker processes on the private stack; every one still running is stopped at the end."""
+    pool = Workers(stack, tiny_bundle, tmp_path)
+    try:
+        yield pool
+    finally:
+        pool.stop_all()
