@@ -129,8 +129,12 @@ class WorkerSettings(_Base):
 
     @property
     def max_poll_interval_ms(self) -> int:
-        """Generous bound: a batch wait plus three worst-case batches, at least 5 minutes."""
-        return max(300_000, int(self.batch_max_wait_ms + 3_000 * self.expected_batch_s))
+        """A batch wait plus three worst-case batches, at least a minute.
+
+        Kafka also uses it as the rebalance timeout, i.e. how long a join may hang, so it is
+        kept no larger than the slowest batch needs.
+        """
+        return max(60_000, int(self.batch_max_wait_ms + 3_000 * self.expected_batch_s))
 
 
 class ProducerSettings(_Base):

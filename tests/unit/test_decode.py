@@ -61,10 +61,22 @@ def test_created_at_in_rfc3339_is_used_and_made_utc() -> None:
         (("[" * 100 + "]" * 100).encode(), "not an object"),
         (b'{"id": "p", "text": "x", "meta": ' + b"[" * 40 + b"]" * 40 + b"}", "nested"),
         (encode({"id": "p", "text": "x", "lang": 10**400}), "lang"),
+        (b'{"id": "p", "text": "x", "meta": {"n": ' + b"9" * 5000 + b"}}", "5000 digits"),
+        (b'{"id": "p", "text": "x", "meta": {"n": NaN}}', "NaN"),
+        (b'{"id": "p", "text": "x", "meta": {"n": 1e400}}', "out of range"),
+        (encode({"id": "p", "text": "\u0000\u0000"}), "empty once its NUL"),
+        (encode({"id": "p", "text": "x", "author": "a\u0000b"}), "author holds a NUL"),
     ],
 )
 def test_poison_messages_get_a_reason(value: bytes | None, expected: str) -> None:
     assert expected in reason(value)
+
+
+def test_a_literal_backslash_u0000_in_meta_is_kept() -> None:
+    decoded = decode(
+        None, encode({"id": "p", "text": "x", "meta": {"a": "\\u0000"}}), KAFKA_TS, WHERE
+    )
+    assert decoded.post.meta == {"a": "\\u0000"}
 
 
 def test_nul_bytes_in_text_are_dropped_not_fatal() -> None:
