@@ -83,7 +83,7 @@ def _build_in(
         weights=None if equal else weights,
     )
     manifest.save(staging)
-    return evaluate_bundle(staging, settings.data_dir, device="cpu")
+    return evaluate_bundle(staging, settings.data_dir, device="auto")  # as the worker runs
 
 
 def training_data(

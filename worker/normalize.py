@@ -8,7 +8,7 @@ from schemas.bundle import Normalisation
 _URL = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<!\w)@\w{1,30}")
 _HASHTAG = re.compile(r"(?<!\w)#(\w+)")
-_REPEAT = re.compile(r"(\w)\1{2,}")
+_REPEAT = re.compile(r"([^\W\d_])\1{2,}")  # letters only: "$1000" stays
 _PUNCT = re.compile(r"[^\w\s]")
 _SPACES = re.compile(r"\s+")
 

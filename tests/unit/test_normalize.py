@@ -11,8 +11,9 @@ def test_urls_mentions_and_hashtags() -> None:
     assert normalise(post, DEFAULT) == "@user this is AMAZING!!! space http http"
 
 
-def test_repeated_letters_are_squeezed_to_two() -> None:
+def test_repeated_letters_are_squeezed_to_two_but_numbers_stay() -> None:
     assert normalise("soooooo happyyyy", DEFAULT) == "soo happyy"
+    assert normalise("won $1000 in 2000", DEFAULT) == "won $1000 in 2000"
 
 
 def test_emojis_spelled_out_only_when_asked() -> None:
