@@ -36,6 +36,7 @@ from dashboard.db import SESSION_OPTIONS, readonly_engine  # noqa: E402
 from dashboard.filters import Filters, rollup_where  # noqa: E402
 from dashboard.queries import label_totals, trend_counts  # noqa: E402
 from schemas.migrate import upgrade_to_head, wait_for_database  # noqa: E402
+from schemas.rollups import rollups_from_posts  # noqa: E402
 from schemas.settings import DatabaseSettings  # noqa: E402
 
 SOURCES = ("twitter", "reddit", "mastodon", "news")
@@ -151,14 +152,8 @@ def seed(db: DatabaseSettings, engine: Engine, posts: int, days: int) -> None:
             for definition in POST_INDEXES:
                 connection.execute(text(definition))
             connection.execute(text("TRUNCATE emotion_rollup, emotion_rollup_hourly"))
-            for table, grain in (("emotion_rollup", "minute"), ("emotion_rollup_hourly", "hour")):
-                connection.execute(
-                    text(
-                        f"INSERT INTO {table} (bucket, source, label, posts) "
-                        f"SELECT date_trunc('{grain}', created_at), source, label, count(*) "
-                        "FROM posts GROUP BY 1, 2, 3"
-                    )
-                )
+            for statement in rollups_from_posts():
+                connection.execute(text(statement))
 
     retried(db, indexes_and_rollup)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:

@@ -19,6 +19,7 @@ from playwright.sync_api import Page, sync_playwright
 from sqlalchemy import create_engine, text
 
 from dashboard.launch import streamlit_command
+from schemas.rollups import rollups_from_posts
 from schemas.settings import DashboardSettings, DatabaseSettings, ServicesSettings
 from tests.integration.test_dashboard_db import XSS_TEXT, drop_database, fresh_database
 
@@ -108,14 +109,8 @@ def seed_week(db: DatabaseSettings, anchor: datetime) -> None:
             ),
             {"text": XSS_TEXT, "anchor": anchor - timedelta(seconds=5)},
         )
-        for table, grain in (("emotion_rollup", "minute"), ("emotion_rollup_hourly", "hour")):
-            connection.execute(
-                text(
-                    f"INSERT INTO {table} (bucket, source, label, posts) "
-                    f"SELECT date_trunc('{grain}', created_at), source, label, count(*) "
-                    "FROM posts GROUP BY 1, 2, 3"
-                )
-            )
+        for statement in rollups_from_posts():
+            connection.execute(text(statement))
     engine.dispose()
 
 

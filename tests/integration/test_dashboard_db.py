@@ -25,6 +25,7 @@ from dashboard.queries import (
     trend_counts,
 )
 from schemas.migrate import upgrade_to_head, wait_for_database
+from schemas.rollups import rollups_from_posts
 from schemas.settings import DatabaseSettings, ServicesSettings
 
 pytestmark = pytest.mark.integration
@@ -110,14 +111,8 @@ def seed_posts(db: DatabaseSettings, anchor: datetime) -> None:
             ),
             {"text": XSS_TEXT, "anchor": anchor},
         )
-        for table, grain in (("emotion_rollup", "minute"), ("emotion_rollup_hourly", "hour")):
-            connection.execute(
-                text(
-                    f"INSERT INTO {table} (bucket, source, label, posts) "
-                    f"SELECT date_trunc('{grain}', created_at), source, label, count(*) "
-                    "FROM posts GROUP BY 1, 2, 3"
-                )
-            )
+        for statement in rollups_from_posts():
+            connection.execute(text(statement))
     engine.dispose()
 
 
