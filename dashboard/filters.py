@@ -72,13 +72,22 @@ def escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def rollup_where(filters: Filters) -> tuple[str, dict[str, Any]]:
-    """WHERE clause over `emotion_rollup` (bucket = the posts' minute)."""
-    clauses = ["bucket >= :since", "bucket < :until"]
-    params: dict[str, Any] = {"since": filters.since, "until": filters.until}
+def rollup_where(
+    filters: Filters,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    prefix: str = "",
+) -> tuple[str, dict[str, Any]]:
+    """WHERE clause over a rollup tier; `since`/`until` narrow the filters' range, and `prefix`
+    names the parameters apart when two such clauses share one statement."""
+    clauses = [f"bucket >= :{prefix}since", f"bucket < :{prefix}until"]
+    params: dict[str, Any] = {
+        f"{prefix}since": since or filters.since,
+        f"{prefix}until": until or filters.until,
+    }
     if filters.sources:
-        clauses.append("source = ANY(:sources)")
-        params["sources"] = list(filters.sources)
+        clauses.append(f"source = ANY(:{prefix}sources)")
+        params[f"{prefix}sources"] = list(filters.sources)
     return " AND ".join(clauses), params
 
 

@@ -52,9 +52,9 @@ def _rollup_trend_sql(filters: Filters) -> tuple[str, dict[str, Any]]:
     if filters.grain == "minute" or first_hour >= last_hour:
         inner = f"SELECT bucket, label, posts FROM emotion_rollup WHERE {where}"
     else:
-        params = {**params, "first_hour": first_hour, "last_hour": last_hour}
-        hours = where.replace(":since", ":first_hour").replace(":until", ":last_hour")
-        edges = f"{where} AND (bucket < :first_hour OR bucket >= :last_hour)"
+        hours, hour_params = rollup_where(filters, first_hour, last_hour, prefix="hour_")
+        params = {**params, **hour_params}
+        edges = f"{where} AND (bucket < :hour_since OR bucket >= :hour_until)"
         inner = (
             f"SELECT bucket, label, posts FROM emotion_rollup_hourly WHERE {hours} "
             f"UNION ALL SELECT bucket, label, posts FROM emotion_rollup WHERE {edges}"

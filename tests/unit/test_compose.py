@@ -1,15 +1,13 @@
 """docker-compose.yml and the Dockerfile, read as data (no Docker engine needed)."""
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from pydantic_settings import BaseSettings
 
-import schemas.settings
+from schemas.settings_doc import known_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -18,40 +16,6 @@ OURS = ("migrate", "worker", "dashboard")
 # `${NAME:?message}` or `${NAME?message}`: compose refuses to start while NAME is unset.
 REQUIRED_VARIABLE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+):?\?[^}]*\}")
 INTERPOLATED = re.compile(r"\$\{(?P<name>MOODWATCH_[A-Z0-9_]*)")
-
-
-def settings_classes() -> Iterator[type[BaseSettings]]:
-    for value in vars(schemas.settings).values():
-        if isinstance(value, type) and issubclass(value, BaseSettings):
-            if value.__module__ == schemas.settings.__name__:
-                yield value
-
-
-def env_names(cls: type[BaseSettings], seen: set[type[BaseSettings]] | None = None) -> set[str]:
-    """The variables a settings class reads: env_prefix + field name (or its alias), and,
-    for a nested settings field, the variables of that class (it reads its own prefix)."""
-    seen = set() if seen is None else seen
-    if cls in seen:
-        return set()
-    seen.add(cls)
-    prefix = str(cls.model_config.get("env_prefix", ""))
-    names: set[str] = set()
-    for field_name, field in cls.model_fields.items():
-        nested = field.annotation
-        if isinstance(nested, type) and issubclass(nested, BaseSettings):
-            names |= env_names(nested, seen)
-        elif isinstance(field.validation_alias, str):
-            names.add(field.validation_alias.upper())
-        else:
-            names.add(f"{prefix}{field_name}".upper())
-    return names
-
-
-def known_env_names() -> set[str]:
-    names: set[str] = set()
-    for cls in settings_classes():
-        names |= env_names(cls)
-    return names
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +47,7 @@ def depends_on(service: dict[str, Any]) -> dict[str, str]:
 
 
 def test_known_env_names_walk_prefixes_and_nested_settings() -> None:
-    names = known_env_names()
+    names = known_variables()
     expected = {
         "MOODWATCH_ENV",
         "MOODWATCH_KAFKA_BOOTSTRAP_SERVERS",
@@ -163,7 +127,7 @@ def test_our_services_run_the_image_in_production(services: dict[str, Any]) -> N
 def test_every_moodwatch_variable_is_a_settings_field(
     services: dict[str, Any], compose: dict[str, Any]
 ) -> None:
-    known = known_env_names()
+    known = known_variables()
     for name, service in services.items():
         unknown = {key for key in environment(service) if key.startswith("MOODWATCH_")} - known
         assert not unknown, f"{name} sets variables no settings class reads: {sorted(unknown)}"
