@@ -53,6 +53,9 @@ class BundleManifest(BaseModel):
     members: tuple[MemberSpec, ...] = Field(min_length=1)
     rule: CombinationRule = "mean"
     weights: tuple[float, ...] | None = None
+    temperature: float = Field(
+        default=1.0, gt=0, description="applied to the combined distribution (ensemble calibration)"
+    )
     normalisation: Normalisation = Normalisation()
     metrics: dict[str, Any] = Field(default_factory=dict)
     version: str = ""

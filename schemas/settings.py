@@ -117,6 +117,11 @@ class WorkerSettings(_Base):
     db_retry_max_s: float = Field(
         default=30.0, gt=0, description="after a stop signal, give up waiting for PostgreSQL"
     )
+    stall_timeout_s: float = Field(
+        default=180.0,
+        ge=30,
+        description="exit (code 6) when posts wait on our partitions and none came this long",
+    )
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)

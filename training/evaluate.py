@@ -1,10 +1,11 @@
 """Evaluating a saved bundle through the worker's own `EnsemblePredictor`.
 
 The figures are those of what runs in production: same normalisation, tokenisation,
-temperatures and combination rule. Run as `python -m training.evaluate BUNDLE_DIR`.
+temperatures and combination rule. Run as `python -m training.evaluate BUNDLE_DIR`; it writes
+JSON, Markdown and PNG plots (`training.report`).
 """
 
-import json
+import time
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
@@ -12,83 +13,154 @@ import numpy as np
 import typer
 
 from schemas.bundle import CombinationRule
-from training.data import read_split
+from training.data import LabelledTexts, read_split
 from training.metrics import classification_report
+from training.report import write_report
 from worker.combine import Probs
 from worker.predictor import EnsemblePredictor
 
 REPORT_DIR = Path("benchmarks/results")
 # split name -> the key it has in reports ("ensemble.test.accuracy", "ensemble.ood.macro_f1")
 REPORT_SPLITS = {"carer-validation": "validation", "carer-test": "test", "ood-dev": "ood"}
+ALL_SPLITS = tuple(REPORT_SPLITS)
 RULES: tuple[CombinationRule, ...] = ("mean", "product", "max", "min")
 CALIBRATION_BINS = 15
 DEFAULT_REPORT = REPORT_DIR / "model_quality.json"
+Device = Literal["auto", "cpu", "cuda"]
+
+
+def reliability(probs: Probs, labels: list[int]) -> list[dict[str, float]]:
+    """Per equal-width confidence bin: share of rows, mean confidence, accuracy."""
+    truth = np.asarray(labels)
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == truth
+    bins = np.minimum((confidence * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
+    return [
+        {
+            "low": b / CALIBRATION_BINS,
+            "share": float((bins == b).mean()),
+            "confidence": float(confidence[bins == b].mean()),
+            "accuracy": float(correct[bins == b].mean()),
+        }
+        for b in range(CALIBRATION_BINS)
+        if (bins == b).any()
+    ]
 
 
 def calibration(probs: Probs, labels: list[int]) -> dict[str, float]:
     """Negative log-likelihood and expected calibration error (equal-width confidence bins)."""
-    truth = np.asarray(labels)
-    picked = probs[np.arange(len(truth)), truth]
-    confidence = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == truth
-    bins = np.minimum((confidence * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
-    gap = sum(
-        abs(correct[bins == b].mean() - confidence[bins == b].mean()) * (bins == b).mean()
-        for b in range(CALIBRATION_BINS)
-        if (bins == b).any()
-    )
+    picked = probs[np.arange(len(labels)), np.asarray(labels)]
+    gap = sum(abs(b["accuracy"] - b["confidence"]) * b["share"] for b in reliability(probs, labels))
     return {"nll": round(float(-np.log(picked + 1e-12).mean()), 4), "ece": round(float(gap), 4)}
 
 
-def _split_report(probs: Probs, labels: list[int]) -> dict[str, Any]:
-    return classification_report(labels, probs.argmax(axis=1)) | calibration(probs, labels)
+def split_report(probs: Probs, uncalibrated: Probs, labels: list[int]) -> dict[str, Any]:
+    """Everything for one split: classification figures, calibration before and after."""
+    before = calibration(uncalibrated, labels)
+    return (
+        classification_report(labels, probs.argmax(axis=1))
+        | calibration(probs, labels)
+        | {"ece_uncalibrated": before["ece"], "nll_uncalibrated": before["nll"]}
+    )
 
 
-def _headline(probs: Probs, labels: list[int]) -> dict[str, float]:
+def headline(probs: Probs, labels: list[int]) -> dict[str, float]:
     report = classification_report(labels, probs.argmax(axis=1))
     return {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}
+
+
+def _timed_logits(
+    predictor: EnsemblePredictor, data: LabelledTexts, batch_size: int
+) -> tuple[Probs, float]:
+    predictor.member_logits(data.texts[:batch_size], batch_size)  # warm-up: lazy init, caches
+    started = time.perf_counter()
+    logits = predictor.member_logits(data.texts, batch_size)
+    return logits, len(data.texts) / (time.perf_counter() - started)
 
 
 def evaluate_bundle(
     bundle_dir: Path,
     data_dir: Path,
-    splits: tuple[str, ...] = ("carer-test", "ood-dev"),
-    device: Literal["auto", "cpu", "cuda"] = "auto",
+    splits: tuple[str, ...] = ALL_SPLITS,
+    device: Device = "auto",
     batch_size: int = 64,
+    int8: bool = True,
 ) -> dict[str, Any]:
-    """Ensemble, per-member and per-rule figures on each split, JSON-ready."""
+    """Ensemble, per-member and per-rule figures on each split, JSON-ready.
+
+    With `int8`, the worker's CPU fast path (int8 members) is scored beside it, with the
+    posts/s of each on the CARER test split.
+    """
     predictor = EnsemblePredictor.load(bundle_dir, device=device)
+    manifest = predictor.manifest
     names = [member.spec.name for member in predictor.members]
     report: dict[str, Any] = {
         "bundle": str(bundle_dir),
         "version": predictor.version,
-        "rule": predictor.manifest.rule,
+        "device": str(predictor.device),
+        "rule": manifest.rule,
+        "weights": manifest.weights,
+        "temperature": manifest.temperature,
         "members": {name: {} for name in names},
         "ensemble": {},
         "rules": {rule: {} for rule in RULES},
+        "reliability": {},
     }
-    for split in splits:
-        key = REPORT_SPLITS.get(split, split)
-        data = read_split(data_dir, split)
-        member_probs = predictor.member_proba(data.texts, batch_size)
-        report["ensemble"][key] = _split_report(predictor.combine(member_probs), data.labels)
-        for index, name in enumerate(names):
-            report["members"][name][key] = _split_report(member_probs[index], data.labels)
-        for rule in RULES:
-            report["rules"][rule][key] = _headline(
-                predictor.combine(member_probs, rule), data.labels
-            )
+    if manifest.weights is not None:
+        report["rules"]["mean, equal weights"] = {}
+    data = {REPORT_SPLITS.get(split, split): read_split(data_dir, split) for split in splits}
+    speed: dict[str, float] = {}
+    for key, rows in data.items():
+        logits, speed[key] = _timed_logits(predictor, rows, batch_size)
+        _score_split(report, predictor, key, logits, rows.labels)
+    if int8 and predictor.device.type == "cpu":
+        report["int8"] = _int8_section(bundle_dir, data, batch_size, speed)
     return report
 
 
-def report_path(name: str = "model_quality") -> Path:
-    return REPORT_DIR / f"{name}.json"
+def _score_split(
+    report: dict[str, Any], predictor: EnsemblePredictor, key: str, logits: Probs, labels: list[int]
+) -> None:
+    member_probs = predictor.to_proba(logits)
+    raw_members = predictor.to_proba(logits, calibrated=False)
+    combined = predictor.combine(member_probs)
+    raw_combined = predictor.combine(raw_members, calibrated=False)
+    report["ensemble"][key] = split_report(combined, raw_combined, labels)
+    report["reliability"][key] = {
+        "calibrated": reliability(combined, labels),
+        "uncalibrated": reliability(raw_combined, labels),
+    }
+    for index, name in enumerate(report["members"]):
+        report["members"][name][key] = split_report(member_probs[index], raw_members[index], labels)
+    for rule in RULES:
+        report["rules"][rule][key] = headline(predictor.combine(member_probs, rule), labels)
+    if "mean, equal weights" in report["rules"]:
+        equal = member_probs.mean(axis=0)
+        report["rules"]["mean, equal weights"][key] = headline(equal, labels)
 
 
-def write_report(report: dict[str, Any], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    return path
+def _int8_section(
+    bundle_dir: Path, data: dict[str, LabelledTexts], batch_size: int, fp32_speed: dict[str, float]
+) -> dict[str, Any]:
+    """The same splits through the int8 predictor, and posts/s of both on each split."""
+    predictor = EnsemblePredictor.load(bundle_dir, device="cpu", int8=True)
+    section: dict[str, Any] = {
+        "members_quantised": [m.spec.name for m in predictor.members if m.spec.int8_ok],
+        "ensemble": {},
+        "members": {m.spec.name: {} for m in predictor.members},
+        "posts_per_s": {},
+    }
+    for key, rows in data.items():
+        logits, int8_speed = _timed_logits(predictor, rows, batch_size)
+        member_probs = predictor.to_proba(logits)
+        section["ensemble"][key] = headline(predictor.combine(member_probs), rows.labels)
+        for index, name in enumerate(section["members"]):
+            section["members"][name][key] = headline(member_probs[index], rows.labels)
+        section["posts_per_s"][key] = {
+            "fp32": round(fp32_speed[key], 1),
+            "int8": round(int8_speed, 1),
+        }
+    return section
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
@@ -107,18 +179,21 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
 def main(
     bundle: Annotated[Path, typer.Argument(help="bundle directory")],
     data_dir: Annotated[Path, typer.Option(help="dataset root")] = Path("../shared/data"),
-    output: Annotated[Path, typer.Option(help="report file")] = DEFAULT_REPORT,
+    output: Annotated[Path, typer.Option(help="JSON report; .md and .png files beside it")] = (
+        DEFAULT_REPORT
+    ),
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    int8: Annotated[bool, typer.Option(help="also score the int8 CPU fast path")] = True,
 ) -> None:
-    """Evaluate BUNDLE on the CARER test split and ood_dev; write the JSON report."""
+    """Evaluate BUNDLE on CARER validation and test and on ood_dev; write the report."""
     if device not in ("auto", "cpu", "cuda"):
         raise typer.BadParameter("device must be auto, cpu or cuda")
-    chosen = cast(Literal["auto", "cpu", "cuda"], device)
-    report = evaluate_bundle(bundle, data_dir, device=chosen)
-    write_report(report, output)
+    chosen = cast(Device, device)
+    report = evaluate_bundle(bundle, data_dir, device=chosen, int8=int8)
+    written = write_report(report, output)
     for line in summary_lines(report):
         typer.echo(line)
-    typer.echo(f"report written to {output}")
+    typer.echo("report written to " + ", ".join(str(path) for path in written))
 
 
 if __name__ == "__main__":

@@ -65,6 +65,7 @@ class FinetuneResult:
     tokenizer: Any
     validation_logits: torch.Tensor  # of the kept (best) weights, in validation row order
     state: TrainState
+    resumed_at_step: int = 0  # 0: trained from the start in this run
 
 
 def load_classifier(encoder_dir: Path, seed: int) -> Any:
@@ -128,6 +129,7 @@ def finetune(
     scheduler = warmup_then_linear_decay(optimizer, len(plan), config.warmup_ratio)
     torch.manual_seed(config.seed)  # dropout; a resumed run restores the saved RNG instead
     state = load_last(run_dir, model, optimizer, scheduler) or TrainState()
+    resumed_at = state.step
     if state.step:
         tqdm.write(f"{name}: resuming from {run_dir} at step {state.step} of {len(plan)}")
     loop = TrainingLoop(
@@ -136,7 +138,7 @@ def finetune(
     loop.run(train_tokens, plan, steps_per_epoch(len(lengths), config.batch_size), state)
     logits = load_best(run_dir, model)
     model.cpu().eval()
-    return FinetuneResult(model, tokenizer, logits, state)
+    return FinetuneResult(model, tokenizer, logits, state, resumed_at)
 
 
 def _loop_settings(config: FinetuneConfig, run_dir: Path, name: str) -> LoopSettings:

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -23,9 +24,12 @@ from schemas.settings import TrainingSettings
 from training.calibration import fit_temperature, fit_weights, nll
 from training.data import LabelledTexts, mix, read_split
 from training.encoders import ensure_encoder
-from training.evaluate import evaluate_bundle, report_path, summary_lines, write_report
+from training.evaluate import REPORT_DIR, evaluate_bundle, summary_lines
 from training.finetune import FinetuneConfig, finetune
 from training.profiles import MemberPlan, Profile, get_profile
+from training.quantisation import check_int8
+from training.report import write_report
+from worker.combine import combine
 from worker.normalize import normalise
 
 
@@ -46,6 +50,9 @@ def train_bundle(
         report["training"] = {
             "profile": chosen.name,
             "seconds": round(time.monotonic() - started, 1),
+            "resumed": any(
+                spec.metrics["resumed_at_step"] for spec in BundleManifest.load(staging).members
+            ),
             "train_rows": len(train),
             "train_label_counts": train.label_counts(),
         }
@@ -55,7 +62,8 @@ def train_bundle(
         shutil.rmtree(staging, ignore_errors=True)  # only left behind by a failure
     report["bundle"] = str(output)
     default = output.resolve() == Path(settings.output_dir).resolve()
-    write_report(report, report_path("model_quality" if default else f"model_quality_{profile}"))
+    name = "model_quality" if default else f"model_quality_{profile}"
+    write_report(report, REPORT_DIR / f"{name}.json")
     for line in summary_lines(report):
         tqdm.write(line)
     return output
@@ -74,13 +82,19 @@ def _build_in(
         for plan in profile.members
     ]
     specs = tuple(spec for spec, _ in trained)
-    weights = fit_weights(torch.stack([p for _, p in trained]), torch.tensor(validation.labels))
-    equal = len(set(weights)) == 1
+    member_probs = torch.stack([p for _, p in trained])
+    labels = torch.tensor(validation.labels)
+    weights = fit_weights(member_probs, labels)
+    kept = None if len(set(weights)) == 1 else weights
+    combined = combine(member_probs.numpy(), "mean", None if kept is None else np.array(kept))
+    # log-probabilities as logits: softmax(log p / T) is p ** (1/T), renormalised
+    temperature = fit_temperature(torch.from_numpy(np.log(combined + 1e-12)), labels)
     manifest = BundleManifest(
         members=specs,
         normalisation=Normalisation(),
         rule="mean",
-        weights=None if equal else weights,
+        weights=kept,
+        temperature=round(temperature, 4),
     )
     manifest.save(staging)
     return evaluate_bundle(staging, settings.data_dir, device="auto")  # as the worker runs
@@ -119,6 +133,9 @@ def train_member(
     result = finetune(encoder.path, train, validation, config, run_dir, plan.name)
     labels = torch.tensor(validation.labels)
     temperature = fit_temperature(result.validation_logits, labels)
+    int8 = check_int8(
+        result.model, result.tokenizer, validation, config.max_length, result.validation_logits
+    )
     result.model.save_pretrained(staging / plan.name)
     result.tokenizer.save_pretrained(staging / plan.name)
     finetune_record = config.as_dict() | {
@@ -135,7 +152,7 @@ def train_member(
         tokenizer_family=encoder.tokenizer_family,
         max_length=config.max_length,
         temperature=round(temperature, 4),
-        int8_ok=plan.int8_ok,
+        int8_ok=int8.keeps_accuracy,
         finetune=finetune_record,
         # wall time and history vary run to run, so they stay out of the hashed `finetune`
         metrics={
@@ -144,7 +161,9 @@ def train_member(
             "validation_macro_f1": round(result.state.best_score, 4),
             "validation_nll": round(nll(result.validation_logits, labels), 4),
             "validation_nll_scaled": round(nll(result.validation_logits, labels, temperature), 4),
-        },
+            "resumed_at_step": result.resumed_at_step,
+        }
+        | int8.as_dict(),
     )
     return spec, torch.softmax(result.validation_logits.double() / temperature, dim=-1)
 

@@ -14,7 +14,6 @@ class MemberPlan:
     name: str
     encoder: str  # a key of `training.encoders.ENCODERS`
     finetune: FinetuneConfig
-    int8_ok: bool  # int8 dynamic quantisation keeps MiniLM accuracy but breaks mpnet
 
 
 @dataclass(frozen=True)
@@ -49,8 +48,8 @@ QUICK = Profile(
                 evals_per_epoch=1,
                 checkpoint_every=300,
                 bf16=True,
+                freeze_word_embeddings=True,
             ),
-            int8_ok=True,
         ),
         MemberPlan(
             name="minilm-l3",
@@ -62,8 +61,8 @@ QUICK = Profile(
                 evals_per_epoch=1,
                 checkpoint_every=300,
                 bf16=True,
+                freeze_word_embeddings=True,
             ),
-            int8_ok=True,
         ),
     ),
 )
@@ -77,7 +76,6 @@ FULL = Profile(
             finetune=FinetuneConfig(
                 epochs=4, learning_rate=1e-4, max_length=128, evals_per_epoch=2, bf16=True
             ),
-            int8_ok=True,
         ),
         MemberPlan(
             name="minilm-l3",
@@ -85,7 +83,6 @@ FULL = Profile(
             finetune=FinetuneConfig(
                 epochs=4, learning_rate=1.5e-4, max_length=128, evals_per_epoch=2, bf16=True
             ),
-            int8_ok=True,
         ),
         MemberPlan(
             name="mpnet",
@@ -98,7 +95,6 @@ FULL = Profile(
                 patience=3,
                 bf16=True,
             ),
-            int8_ok=False,
         ),
     ),
 )

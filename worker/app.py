@@ -10,12 +10,14 @@ from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import create_engine
 
 from schemas.settings import WorkerSettings
+from worker.allocator import keep_freed_memory
 from worker.batching import PendingBatch
 from worker.dead_letters import DeadLetterQueue, DeadLetterUnavailable, DlqLimit, DlqLimitExceeded
 from worker.labeller import INFERENCE_BATCH_SIZE, Labeller, Predicts
 from worker.logs import configure_logging
 from worker.metrics import serve_metrics
 from worker.redis_side import RedisSide
+from worker.stall_watch import ConsumerStalled, StallWatch
 from worker.store import PostgresSink
 from worker.stream import GaveUpStoring, StreamProcessor
 
@@ -23,6 +25,7 @@ log = structlog.get_logger(__name__)
 EXIT_DLQ_CAP = 3
 EXIT_DB_DOWN_AT_STOP = 4
 EXIT_DLQ_UNAVAILABLE = 5
+EXIT_STALLED = 6
 
 
 def make_consumer(settings: WorkerSettings) -> Any:
@@ -66,6 +69,7 @@ def build_processor(
         redis_side=redis_side,
         batch=PendingBatch(settings.batch_max_size, settings.batch_max_wait_ms / 1000),
         give_up_after_stop_s=settings.db_retry_max_s,
+        stall_watch=StallWatch(consumer, settings.stall_timeout_s),
     )
 
 
@@ -82,6 +86,7 @@ def _load_predictor(settings: WorkerSettings) -> Predicts:
     # Before torch loads OpenMP: threads that spin while waiting made CPU inference 5-20x
     # slower on a busy machine (other processes on the same cores); an explicit value wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    keep_freed_memory()
     from worker.predictor import EnsemblePredictor  # torch import: only when really needed
 
     return EnsemblePredictor.load(settings.bundle_path, settings.device, settings.int8)
@@ -111,6 +116,12 @@ def run_worker(settings: WorkerSettings, predictor: Predicts | None = None) -> i
             "dead letters undeliverable; stopped with the open batch uncommitted", error=str(exc)
         )
         return EXIT_DLQ_UNAVAILABLE
+    except ConsumerStalled as exc:
+        log.error(
+            "consumer stalled; exiting so that a restart rejoins (nothing committed is lost)",
+            error=str(exc),
+        )
+        return EXIT_STALLED
     finally:
         dlq_producer.close(timeout=10)
         consumer.close(autocommit=False)

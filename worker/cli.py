@@ -104,6 +104,9 @@ def train(
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from schemas.settings import TrainingSettings
     from training.pipeline import train_bundle
+    from worker.allocator import keep_freed_memory
+
+    keep_freed_memory()
 
     settings = TrainingSettings()
     bundle = train_bundle(settings, profile=profile, output=output or settings.output_dir)

@@ -27,6 +27,26 @@ def combine(member_probs: Probs, rule: CombinationRule, weights: Probs | None = 
     return np.asarray(combined / combined.sum(axis=1, keepdims=True), dtype=np.float64)
 
 
+def apply_temperature(probs: Probs, temperature: float) -> Probs:
+    """Rescale the confidence of combined distributions: `p ** (1 / T)`, renormalised.
+
+    Averaging calibrated members leaves the ensemble under-confident; one temperature fitted on
+    validation after combination corrects that without changing any prediction.
+    """
+    if temperature == 1.0:
+        return probs
+    scaled = np.log(probs + _EPS) / temperature
+    weights = np.exp(scaled - scaled.max(axis=1, keepdims=True))
+    return np.asarray(weights / weights.sum(axis=1, keepdims=True), dtype=np.float64)
+
+
+def softmax(logits: Probs, temperatures: Probs) -> Probs:
+    """Softmax over the last axis of `[members, posts, labels]`, member `m` divided by `T[m]`."""
+    scaled = logits / temperatures[:, None, None]
+    weights = np.exp(scaled - scaled.max(axis=2, keepdims=True))
+    return np.asarray(weights / weights.sum(axis=2, keepdims=True), dtype=np.float64)
+
+
 def disagreement(member_probs: Probs, combined: Probs) -> npt.NDArray[np.float64]:
     """Mean total-variation distance of each member from the ensemble: 0 when all agree, <= 1."""
     distance = 0.5 * np.abs(member_probs - combined[None, :, :]).sum(axis=2)

@@ -20,7 +20,7 @@ from transformers.utils import logging as hf_logging
 from schemas.bundle import BundleManifest, CombinationRule, MemberSpec
 from schemas.emotions import LABELS
 from schemas.messages import Prediction
-from worker.combine import Probs, combine, disagreement
+from worker.combine import Probs, apply_temperature, combine, disagreement, softmax
 from worker.normalize import normalise
 
 
@@ -52,10 +52,20 @@ def _load_member(bundle_dir: Path, spec: MemberSpec, device: torch.device, int8:
     if model.config.num_labels != len(LABELS):
         raise ValueError(f"member {spec.name} has {model.config.num_labels} labels, not 6")
     if int8 and spec.int8_ok and device.type == "cpu":
-        model = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
-            model, {torch.nn.Linear}, dtype=torch.qint8
-        )
+        model = quantise_int8(model)
     return model.to(device)
+
+
+def quantise_int8(model: Any) -> Any:
+    """int8 dynamic quantisation of the linear layers (CPU only), as the worker runs it.
+
+    Per-channel weight scales: per-tensor ones cost MiniLM-L6 0.6-0.9 points of validation
+    accuracy here, per-channel 0.2, at the same speed.
+    """
+    qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
+    return torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+        model, {torch.nn.Linear: qconfig}
+    )
 
 
 class EnsemblePredictor:
@@ -98,10 +108,10 @@ class EnsemblePredictor:
     def normalise(self, text: str) -> str:
         return normalise(text, self.manifest.normalisation)
 
-    def member_proba(
+    def member_logits(
         self, texts: Sequence[str], batch_size: int = 64, normalised: bool = False
     ) -> Probs:
-        """Calibrated probabilities `[members, posts, labels]`, in the order of `texts`."""
+        """Raw logits `[members, posts, labels]`, in the order of `texts`."""
         cleaned = list(texts) if normalised else [self.normalise(t) for t in texts]
         order = sorted(range(len(cleaned)), key=lambda i: len(cleaned[i]))
         out = np.zeros((len(self.members), len(cleaned), len(LABELS)), dtype=np.float64)
@@ -115,14 +125,29 @@ class EnsemblePredictor:
                     out[index[id(member)], rows] = self._run(member, encoded)
         return out
 
+    def member_proba(
+        self, texts: Sequence[str], batch_size: int = 64, normalised: bool = False
+    ) -> Probs:
+        """Calibrated probabilities `[members, posts, labels]`, in the order of `texts`."""
+        return self.to_proba(self.member_logits(texts, batch_size, normalised))
+
+    def to_proba(self, member_logits: Probs, calibrated: bool = True) -> Probs:
+        """Member probabilities from logits, each divided by its temperature if `calibrated`."""
+        temperatures = [m.spec.temperature if calibrated else 1.0 for m in self.members]
+        return softmax(member_logits, np.array(temperatures, dtype=np.float64))
+
     def predict_proba(
         self, texts: Sequence[str], rule: CombinationRule | None = None, batch_size: int = 64
     ) -> Probs:
         return self.combine(self.member_proba(texts, batch_size), rule)
 
-    def combine(self, member_probs: Probs, rule: CombinationRule | None = None) -> Probs:
+    def combine(
+        self, member_probs: Probs, rule: CombinationRule | None = None, calibrated: bool = True
+    ) -> Probs:
+        """The bundle's rule and weights (or `rule`), then its temperature if `calibrated`."""
         weights = None if self.manifest.weights is None else np.array(self.manifest.weights)
-        return combine(member_probs, rule or self.manifest.rule, weights)
+        combined = combine(member_probs, rule or self.manifest.rule, weights)
+        return apply_temperature(combined, self.manifest.temperature) if calibrated else combined
 
     def predict(
         self, texts: Sequence[str], batch_size: int = 64, normalised: bool = False
@@ -159,5 +184,5 @@ class EnsemblePredictor:
             else nullcontext()
         )
         with torch.inference_mode(), autocast:
-            logits = member.model(**inputs).logits.float() / member.spec.temperature
-        return np.asarray(torch.softmax(logits, dim=-1).cpu().numpy(), dtype=np.float64)
+            logits = member.model(**inputs).logits.float()
+        return np.asarray(logits.cpu().numpy(), dtype=np.float64)

@@ -22,6 +22,7 @@ from worker.dead_letters import DeadLetterQueue, DeadLetterUnavailable, DlqLimit
 from worker.decode import Coordinates, InvalidMessage, decode
 from worker.labeller import Labeller
 from worker.redis_side import RedisSide
+from worker.stall_watch import StallWatch
 from worker.store import LabelledPost, PostgresSink, StoreRejected, StoreUnavailable, minute_bucket
 
 log = structlog.get_logger(__name__)
@@ -45,6 +46,7 @@ class StreamProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
         redis_side: RedisSide,
         batch: PendingBatch,
         give_up_after_stop_s: float,
+        stall_watch: StallWatch,
     ) -> None:
         self._consumer = consumer
         self._labeller = labeller
@@ -54,6 +56,7 @@ class StreamProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
         self._redis = redis_side
         self._batch = batch
         self._give_up_after_stop_s = give_up_after_stop_s
+        self._watch = stall_watch
         self._retrying = False
         self._revoked: set[TopicPartition] = set()
         self._stop = threading.Event()
@@ -61,18 +64,24 @@ class StreamProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
     def run(self, stop: threading.Event) -> None:
         self._stop = stop
         while not stop.is_set():
-            self._poll_once()
+            if self._poll_once():
+                self._watch.progressed()
             if self._batch.is_due():
                 self.flush()
+            self._watch.check()
         self.flush()
 
-    def _poll_once(self) -> None:
+    def _poll_once(self) -> int:
+        """Take one poll's records into the batch; return how many came."""
         room = max(1, self._batch.max_size - len(self._batch.posts))
         timeout_ms = max(1, int(self._batch.seconds_left() * 1000))
         polled = self._consumer.poll(timeout_ms=min(timeout_ms, 500), max_records=room)
+        taken = 0
         for records in polled.values():
             for record in records:
                 self._take(record)
+                taken += 1
+        return taken
 
     def _take(self, record: Any) -> None:
         metrics.POSTS_CONSUMED.inc()
@@ -106,6 +115,7 @@ class StreamProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
         self._commit(self._batch.next_offsets)
         self._finished(labelled, stored, started)
         self._update_lag()
+        self._watch.progressed()  # an outage waited out inside this flush is not a stall
 
     def _finished(self, labelled: list[LabelledPost], stored: int, started: float) -> None:
         now = minute_bucket(datetime.now(UTC))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from worker.combine import combine, disagreement
+from worker.combine import apply_temperature, combine, disagreement, softmax
 
 # two members, two posts, three labels (the rules do not care how many)
 MEMBERS = np.array(
@@ -47,3 +47,23 @@ def test_disagreement_is_zero_when_members_agree_and_grows_when_they_do_not() ->
     assert disagreement(agreeing, combine(agreeing, "mean")).max() == pytest.approx(0)
     spread = disagreement(MEMBERS, combine(MEMBERS, "mean"))
     assert 0 < spread[0] < spread[1] <= 1
+
+
+def test_ensemble_temperature_softens_or_sharpens_without_changing_the_winner() -> None:
+    combined = combine(MEMBERS, "mean")
+    softer = apply_temperature(combined, 2.0)
+    sharper = apply_temperature(combined, 0.5)
+    for probs in (softer, sharper):
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+        assert (probs.argmax(axis=1) == combined.argmax(axis=1)).all()
+    assert (softer.max(axis=1) < combined.max(axis=1)).all()
+    assert (sharper.max(axis=1) > combined.max(axis=1)).all()
+    assert apply_temperature(combined, 1.0) is combined
+
+
+def test_softmax_divides_each_member_by_its_own_temperature() -> None:
+    logits = np.log(MEMBERS)
+    np.testing.assert_allclose(softmax(logits, np.array([1.0, 1.0])), MEMBERS)
+    warmed = softmax(logits, np.array([1.0, 3.0]))
+    np.testing.assert_allclose(warmed[0], MEMBERS[0])
+    assert (warmed[1].max(axis=1) < MEMBERS[1].max(axis=1)).all()

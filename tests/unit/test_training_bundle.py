@@ -16,6 +16,7 @@ from training.encoders import ENCODERS, PreparedEncoder
 from training.evaluate import evaluate_bundle
 from training.finetune import FinetuneConfig
 from training.profiles import MemberPlan, Profile
+from training.report import target_rows, write_report
 from worker.predictor import EnsemblePredictor
 
 POSTS = {
@@ -50,12 +51,36 @@ def test_tiny_bundle_round_trips_and_loads(tmp_path: Path) -> None:
 
 def test_evaluation_goes_through_the_predictor(tiny_bundle: Path, tmp_path: Path) -> None:
     report = evaluate_bundle(tiny_bundle, write_tiny_data(tmp_path / "data"), device="cpu")
-    assert set(report["ensemble"]) == {"test", "ood"}
+    assert set(report["ensemble"]) == {"validation", "test", "ood"}
     test = report["ensemble"]["test"]
     assert 0 <= test["accuracy"] <= 1 and 0 <= test["macro_f1"] <= 1
     assert test["rows"] == 18 and sum(map(sum, test["confusion"]["matrix"])) == 18
+    assert {"ece", "ece_uncalibrated", "nll", "nll_uncalibrated"} <= set(test)
     assert set(report["members"]) == {"tiny0", "tiny1"}
     assert set(report["rules"]) == {"mean", "product", "max", "min"}
+    int8 = report["int8"]
+    assert int8["members_quantised"] == ["tiny0", "tiny1"]
+    assert set(int8["posts_per_s"]["test"]) == {"fp32", "int8"}
+    assert 0 <= int8["ensemble"]["ood"]["macro_f1"] <= 1
+
+
+def test_report_files_say_which_targets_are_met(tiny_bundle: Path, tmp_path: Path) -> None:
+    report = evaluate_bundle(tiny_bundle, write_tiny_data(tmp_path / "data"), device="cpu")
+    report["training"] = {"profile": "quick", "seconds": 599.0}
+    written = write_report(report, tmp_path / "out" / "quality.json")
+    assert [p.name for p in written] == [
+        "quality.json",
+        "quality.md",
+        "quality_confusion.png",
+        "quality_reliability.png",
+    ]
+    assert all(p.stat().st_size > 0 for p in written)
+    assert written[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    verdicts = {row[0]: row[2] for row in target_rows(report)}
+    assert verdicts["quick profile ≤ 600 s"] == "met"
+    assert verdicts["CARER test accuracy ≥ 0.94"] == "**not reached**"  # random tiny members
+    markdown = written[1].read_text()
+    assert "ECE before → after" in markdown and "int8" in markdown
     assert report["version"] == BundleManifest.load(tiny_bundle).version
 
 
@@ -74,8 +99,8 @@ def tiny_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TrainingSe
     profile = Profile(
         name="tiny",
         members=(
-            MemberPlan("first", "minilm-l6", config, int8_ok=True),
-            MemberPlan("second", "minilm-l3", config, int8_ok=True),
+            MemberPlan("first", "minilm-l6", config),
+            MemberPlan("second", "minilm-l3", config),
         ),
     )
     monkeypatch.setattr(pipeline, "ensure_encoder", tiny_encoder)
@@ -99,7 +124,9 @@ def test_train_bundle_writes_a_complete_bundle_and_report(tiny_training: Trainin
     assert first.temperature > 0 and first.finetune["learning_rate"] == 1e-3
     assert first.finetune["seed"] == tiny_training.seed and first.max_length == 32
     assert "validation_macro_f1" in first.metrics and "test" in first.metrics
-    assert {"test", "ood"} <= set(manifest.metrics)
+    assert {"validation", "test", "ood"} <= set(manifest.metrics)
+    assert manifest.temperature > 0
+    assert {"int8_ok", "int8_validation_accuracy"} <= set(first.metrics)
     report = json.loads(Path("benchmarks/results/model_quality.json").read_text())
     assert report["ensemble"]["test"]["accuracy"] == manifest.metrics["test"]["accuracy"]
     assert report["training"]["train_rows"] == 36

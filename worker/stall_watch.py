@@ -1,0 +1,72 @@
+"""A watchdog for a consumer that owns partitions with posts waiting but receives none.
+
+Seen rarely on a crowded machine: a restarted worker joined its group, was assigned
+partitions, and then fetched nothing, without an error. Exiting is the safe way out: offsets
+are committed only after rows are stored, so a supervisor's restart loses and doubles nothing.
+"""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from kafka.errors import KafkaError
+
+log = structlog.get_logger(__name__)
+
+
+class ConsumerStalled(RuntimeError):
+    """Posts wait on assigned, unpaused partitions and none arrived within the stall timeout."""
+
+
+class StallWatch:
+    def __init__(
+        self,
+        consumer: Any,
+        stall_after_s: float,
+        check_every_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._consumer = consumer
+        self._stall_after_s = stall_after_s
+        self._check_every_s = check_every_s
+        self._clock = clock
+        self._last_progress = clock()
+        self._last_check = clock()
+
+    def progressed(self) -> None:
+        """Records arrived or a batch was stored."""
+        self._last_progress = self._clock()
+
+    def check(self) -> None:
+        """Raise `ConsumerStalled` when posts have been waiting unread for too long."""
+        now = self._clock()
+        if now - self._last_check < self._check_every_s:
+            return
+        self._last_check = now
+        if now - self._last_progress < self._stall_after_s:
+            return
+        waiting = self._waiting()
+        if waiting is None:  # the broker cannot tell us now; it is not a stall of ours
+            return
+        if not waiting:
+            self._last_progress = now  # caught up, or nothing assigned: idle is not stalled
+            return
+        described = ", ".join(f"{tp.topic}-{tp.partition}: {n}" for tp, n in waiting.items())
+        raise ConsumerStalled(
+            f"no records for {now - self._last_progress:.0f} s while posts wait on assigned "
+            f"partitions ({described})"
+        )
+
+    def _waiting(self) -> dict[Any, int] | None:
+        """Posts not yet read per assigned, unpaused partition; None if the broker is away."""
+        readable = set(self._consumer.assignment()) - set(self._consumer.paused())
+        if not readable:
+            return {}
+        try:
+            ends = self._consumer.end_offsets(list(readable))
+            behind = {tp: ends[tp] - self._consumer.position(tp) for tp in readable}
+        except KafkaError as exc:
+            log.info("stall check skipped: broker unavailable", error=str(exc))
+            return None
+        return {tp: n for tp, n in behind.items() if n > 0}
