@@ -2,7 +2,7 @@
 at a time, and post-to-row latency at half capacity; a table, and figures in JSON.
 
     .venv/bin/python -m benchmarks.bench_stream --bundle models/default
-    .venv/bin/python -m benchmarks.bench_stream --int8 --batch-wait-ms 100 \
+    .venv/bin/python -m benchmarks.bench_stream --int8 --bf16 --batch-wait-ms 100 \
         --output benchmarks/results/stream-cpu-fast.json        # the CPU fast profile
     .venv/bin/python -m benchmarks.bench_stream --bundle /tmp/tiny --posts 256 --quick
 """
@@ -26,7 +26,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--batch-size", type=int, default=256, help="the worker's MOODWATCH_WORKER_BATCH_MAX_SIZE"
     )
     parser.add_argument("--batch-wait-ms", type=int, help="MOODWATCH_WORKER_BATCH_MAX_WAIT_MS")
-    parser.add_argument("--int8", action="store_true", help="CPU fast path: int8 members")
+    parser.add_argument("--int8", action="store_true", help="int8 members that keep accuracy")
+    parser.add_argument("--bf16", action="store_true", help="bf16 for the other members (CPU)")
     parser.add_argument("--latency-seconds", type=float, default=30.0)
     parser.add_argument("--output", type=Path, default=RESULTS / "stream.json")
     parser.add_argument("--profile", type=Path, help="py-spy the end-to-end worker into DIR")

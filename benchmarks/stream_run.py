@@ -21,27 +21,28 @@ from worker.predictor import EnsemblePredictor
 
 def measure_inference(args: argparse.Namespace, texts: list[str]) -> dict[str, Any]:
     """Bare rates with the worker's precision; pipelines in fp32, as a user would run them."""
-    predictor = EnsemblePredictor.load(args.bundle, args.device, int8=args.int8)
+    predictor = EnsemblePredictor.load(args.bundle, args.device, int8=args.int8, bf16=args.bf16)
     rates = {
         "bare": inference.bare(predictor, texts, INFERENCE_BATCH_SIZE),
         "bare_micro_batches": inference.bare_micro_batches(predictor, texts, args.batch_size),
     }
     if not args.quick:
         few = texts[: args.pipeline_posts]
-        full = EnsemblePredictor.load(args.bundle, args.device) if args.int8 else predictor
+        fast = args.int8 or args.bf16
+        full = EnsemblePredictor.load(args.bundle, args.device) if fast else predictor
         classifiers = inference.pipelines(args.bundle, full, args.device)
         rates["bare_same_texts_as_pipeline"] = inference.bare(full, few, INFERENCE_BATCH_SIZE)
         rates["pipeline_default"] = inference.through_pipeline(classifiers, few, None)
         rates["pipeline_batch_64"] = inference.through_pipeline(classifiers, few, 64)
-        if args.device == "cpu":  # the worker's CPU fast path: MOODWATCH_WORKER_INT8=true
-            quantised = predictor if args.int8 else _int8(args)
-            rates["bare_int8_same_texts_as_pipeline"] = inference.bare(quantised, few, 64)
+        if args.device == "cpu":  # the worker's CPU fast path: MOODWATCH_WORKER_INT8/BF16
+            quantised = predictor if args.int8 and args.bf16 else _fast(args)
+            rates["bare_fast_same_texts_as_pipeline"] = inference.bare(quantised, few, 64)
     members = [m.spec.name for m in predictor.members]
     return {"rates": rates, "members": members, "predictor": predictor}
 
 
-def _int8(args: argparse.Namespace) -> EnsemblePredictor:
-    return EnsemblePredictor.load(args.bundle, args.device, int8=True)
+def _fast(args: argparse.Namespace) -> EnsemblePredictor:
+    return EnsemblePredictor.load(args.bundle, args.device, int8=True, bf16=True)
 
 
 def worker_settings(args: argparse.Namespace, batch_size: int) -> dict[str, str]:
@@ -49,6 +50,7 @@ def worker_settings(args: argparse.Namespace, batch_size: int) -> dict[str, str]
         "batch_max_size": str(batch_size),
         "device": args.device,
         "int8": str(args.int8).lower(),
+        "bf16": str(args.bf16).lower(),
     }
     if args.batch_wait_ms is not None:
         settings["batch_max_wait_ms"] = str(args.batch_wait_ms)
@@ -118,7 +120,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         "machine": machine(),
         "bundle": str(args.bundle),
         "members": found["members"],
-        "precision": "int8" if args.int8 else "fp16" if args.device == "cuda" else "fp32",
+        "precision": precision(found["predictor"]),
         "batch_max_wait_ms": args.batch_wait_ms,
         "posts": args.posts,
         "batch_size": args.batch_size,
@@ -134,14 +136,19 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     return figures
 
 
+def precision(predictor: EnsemblePredictor) -> str:
+    """e.g. "minilm-l6 bf16, minilm-l3 int8"."""
+    return ", ".join(f"{m.spec.name} {m.precision}" for m in predictor.members)
+
+
 def pipeline_ratios(rates: dict[str, float]) -> dict[str, Any]:
-    """Default pipeline vs. the fastest bare path (int8 on a CPU, fp16 on a GPU); batch-64
+    """Default pipeline vs. the fastest bare path (int8/bf16 on a CPU, fp16 on a GPU); batch-64
     pipeline vs. bare at the same precision, where length-sorting is bare's only edge."""
     same = rates["bare_same_texts_as_pipeline"]
-    fastest = rates.get("bare_int8_same_texts_as_pipeline", same)
+    fastest = rates.get("bare_fast_same_texts_as_pipeline", same)
     return {
         "bare_vs_pipeline_ratio": fastest / rates["pipeline_default"],
-        "bare_vs_pipeline_uses": "int8" if fastest is not same else "the worker's precision",
+        "bare_vs_pipeline_uses": "CPU fast path" if fastest is not same else "worker's precision",
         "bare_same_precision_vs_pipeline_ratio": same / rates["pipeline_default"],
         "bare_vs_pipeline_b64_ratio": same / rates["pipeline_batch_64"],
     }

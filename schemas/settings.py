@@ -109,6 +109,9 @@ class WorkerSettings(_Base):
     int8: bool = Field(
         default=False, description="int8 dynamic quantisation on CPU, members that keep accuracy"
     )
+    bf16: bool = Field(
+        default=False, description="bfloat16 on CPUs with native bf16, members not in int8"
+    )
     dlq_max_ratio: float = Field(
         default=0.5, gt=0, le=1, description="stop when more of recent messages are invalid"
     )

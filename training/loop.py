@@ -18,20 +18,13 @@ from schemas.emotions import LABELS
 from training.batching import Tokenised, collate, inference_batches
 from training.checkpoints import TrainState, save_best, save_last
 from training.metrics import macro_f1
+from worker.predictor import native_bf16
 
 LOSS_SMOOTHING = 0.98  # the progress bar shows an exponential moving average of the loss
 
 
-def bf16_supported(device: torch.device) -> bool:
-    """True where bfloat16 matmuls are native (emulated bf16 on older CPUs is slower)."""
-    if device.type == "cuda":
-        return bool(torch.cuda.is_bf16_supported())
-    check = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
-    return bool(check()) if check is not None else False
-
-
 def autocast(device: torch.device, bf16: bool) -> AbstractContextManager[Any]:
-    if bf16 and bf16_supported(device):
+    if bf16 and native_bf16(device):
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return nullcontext()
 

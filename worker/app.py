@@ -89,7 +89,9 @@ def _load_predictor(settings: WorkerSettings) -> Predicts:
     keep_freed_memory()
     from worker.predictor import EnsemblePredictor  # torch import: only when really needed
 
-    return EnsemblePredictor.load(settings.bundle_path, settings.device, settings.int8)
+    return EnsemblePredictor.load(
+        settings.bundle_path, settings.device, int8=settings.int8, bf16=settings.bf16
+    )
 
 
 def run_worker(settings: WorkerSettings, predictor: Predicts | None = None) -> int:

@@ -29,11 +29,20 @@ class LoadedMember:
     spec: MemberSpec
     model: Any
     tokenizer: Any
+    precision: str = "fp32"  # fp32, bf16 or int8 on a CPU; fp16 on CUDA
 
     @cached_property
     def accepted_inputs(self) -> frozenset[str]:
         """mpnet takes no `token_type_ids`; a shared tokenised batch may carry them."""
         return frozenset(inspect.signature(self.model.forward).parameters)
+
+
+def native_bf16(device: torch.device) -> bool:
+    """True where bfloat16 matmuls run natively (CPU: AVX512-BF16 or AMX; emulated is slower)."""
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    check = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    return bool(check()) if check is not None else False
 
 
 def pick_device(requested: Literal["auto", "cpu", "cuda"]) -> torch.device:
@@ -44,16 +53,23 @@ def pick_device(requested: Literal["auto", "cpu", "cuda"]) -> torch.device:
     return torch.device(requested)
 
 
-def _load_member(bundle_dir: Path, spec: MemberSpec, device: torch.device, int8: bool) -> Any:
+def _load_member(
+    bundle_dir: Path, spec: MemberSpec, device: torch.device, int8: bool, bf16: bool
+) -> tuple[Any, str]:
+    """The member's model on `device`, and the precision it runs in."""
     model = AutoModelForSequenceClassification.from_pretrained(
         bundle_dir / spec.path, local_files_only=True
     )
     model.eval()
     if model.config.num_labels != len(LABELS):
         raise ValueError(f"member {spec.name} has {model.config.num_labels} labels, not 6")
-    if int8 and spec.int8_ok and device.type == "cpu":
-        model = quantise_int8(model)
-    return model.to(device)
+    if device.type == "cuda":
+        return model.to(device), "fp16"  # autocast in `_run`
+    if int8 and spec.int8_ok:
+        return quantise_int8(model), "int8"
+    if bf16 and native_bf16(device):
+        return model.to(torch.bfloat16), "bf16"
+    return model, "fp32"
 
 
 def quantise_int8(model: Any) -> Any:
@@ -87,18 +103,18 @@ class EnsemblePredictor:
         bundle_dir: Path,
         device: Literal["auto", "cpu", "cuda"] = "auto",
         int8: bool = False,
+        bf16: bool = False,
     ) -> "EnsemblePredictor":
+        """`int8`: members marked `int8_ok` run quantised on a CPU; `bf16`: the others run in
+        bfloat16 where the CPU has it natively (the CPU fast path takes both)."""
         manifest = BundleManifest.load(bundle_dir)
         hf_logging.disable_progress_bar()
         torch_device = pick_device(device)
-        members = [
-            LoadedMember(
-                spec=spec,
-                model=_load_member(bundle_dir, spec, torch_device, int8),
-                tokenizer=AutoTokenizer.from_pretrained(bundle_dir / spec.path),
-            )
-            for spec in manifest.members
-        ]
+        members = []
+        for spec in manifest.members:
+            model, precision = _load_member(bundle_dir, spec, torch_device, int8, bf16)
+            tokenizer = AutoTokenizer.from_pretrained(bundle_dir / spec.path)
+            members.append(LoadedMember(spec, model, tokenizer, precision))
         return cls(manifest, members, torch_device)
 
     @property

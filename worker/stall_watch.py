@@ -1,8 +1,12 @@
 """A watchdog for a consumer that owns partitions with posts waiting but receives none.
 
-Seen rarely on a crowded machine: a restarted worker joined its group, was assigned
-partitions, and then fetched nothing, without an error. Exiting is the safe way out: offsets
-are committed only after rows are stored, so a supervisor's restart loses and doubles nothing.
+Seen on this machine: a new worker sent its JoinGroup and never became a member (kafka-python
+kept awaiting the join; the broker had forgotten the member id), and so consumed nothing, with
+no error, until it was stopped ten minutes later. Two symptoms count as a stall once no record
+has arrived for the timeout: the group coordinator is reachable but we are not a stable member,
+or posts wait unread on partitions assigned to us. Exiting is the safe way out: offsets are
+committed only after rows are stored, so a supervisor's restart loses and doubles nothing.
+A broker that cannot be reached is an outage, not a stall: the worker waits for it.
 """
 
 import time
@@ -11,6 +15,7 @@ from typing import Any
 
 import structlog
 from kafka.errors import KafkaError
+from kafka.structs import MemberState
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +51,12 @@ class StallWatch:
         self._last_check = now
         if now - self._last_progress < self._stall_after_s:
             return
+        idle_s = now - self._last_progress
+        if self._join_stuck():
+            raise ConsumerStalled(
+                f"no records for {idle_s:.0f} s and not a member of the consumer group: "
+                "the group join never completed"
+            )
         waiting = self._waiting()
         if waiting is None:  # the broker cannot tell us now; it is not a stall of ours
             return
@@ -54,9 +65,22 @@ class StallWatch:
             return
         described = ", ".join(f"{tp.topic}-{tp.partition}: {n}" for tp, n in waiting.items())
         raise ConsumerStalled(
-            f"no records for {now - self._last_progress:.0f} s while posts wait on assigned "
-            f"partitions ({described})"
+            f"no records for {idle_s:.0f} s while posts wait on assigned partitions ({described})"
         )
+
+    def _join_stuck(self) -> bool:
+        """The coordinator is known (the broker answers) yet we are not a stable member.
+
+        kafka-python has no public API for the membership state, so its coordinator is read
+        defensively: anything unexpected means "cannot tell", never a stall.
+        """
+        coordinator = getattr(self._consumer, "_coordinator", None)
+        try:
+            if coordinator is None or coordinator.coordinator_unknown():
+                return False
+            return bool(getattr(coordinator, "state", MemberState.STABLE) != MemberState.STABLE)
+        except (AttributeError, KafkaError):
+            return False
 
     def _waiting(self) -> dict[Any, int] | None:
         """Posts not yet read per assigned, unpaused partition; None if the broker is away."""

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 from kafka.errors import KafkaTimeoutError
-from kafka.structs import TopicPartition
+from kafka.structs import MemberState, TopicPartition
 
 from worker.stall_watch import ConsumerStalled, StallWatch
 
@@ -19,11 +19,21 @@ class Clock:
         return self.now
 
 
+class FakeCoordinator:
+    def __init__(self) -> None:
+        self.state = MemberState.STABLE
+        self.known = True
+
+    def coordinator_unknown(self) -> bool:
+        return not self.known
+
+
 class FakeConsumer:
     def __init__(self, ends: dict[Any, int], positions: dict[Any, int]) -> None:
         self.ends, self.positions = ends, positions
         self.paused_partitions: set[Any] = set()
         self.broker_down = False
+        self._coordinator = FakeCoordinator()
 
     def assignment(self) -> set[Any]:
         return set(self.ends)
@@ -79,6 +89,32 @@ def test_a_caught_up_or_paused_consumer_is_idle_not_stalled() -> None:
 def test_an_unreachable_broker_is_not_called_a_stall() -> None:
     consumer = FakeConsumer({P0: 100}, {P0: 0})
     consumer.broker_down = True
+    watch, clock = watch_over(consumer)
+    clock.now += 3600
+    watch.check()
+
+
+def test_a_join_that_never_completes_is_a_stall() -> None:
+    consumer = FakeConsumer({}, {})  # nothing assigned: the join never finished
+    consumer._coordinator.state = MemberState.REBALANCING
+    watch, clock = watch_over(consumer)
+    clock.now += 50
+    watch.check()
+    clock.now += 20
+    with pytest.raises(ConsumerStalled, match="group join never completed"):
+        watch.check()
+
+
+def test_an_idle_member_without_partitions_is_not_stalled() -> None:
+    watch, clock = watch_over(FakeConsumer({}, {}))  # more workers than partitions
+    clock.now += 3600
+    watch.check()
+
+
+def test_no_coordinator_is_a_broker_outage_not_a_stall() -> None:
+    consumer = FakeConsumer({}, {})
+    consumer._coordinator.state = MemberState.UNJOINED
+    consumer._coordinator.known = False
     watch, clock = watch_over(consumer)
     clock.now += 3600
     watch.check()

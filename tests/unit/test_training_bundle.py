@@ -58,10 +58,10 @@ def test_evaluation_goes_through_the_predictor(tiny_bundle: Path, tmp_path: Path
     assert {"ece", "ece_uncalibrated", "nll", "nll_uncalibrated"} <= set(test)
     assert set(report["members"]) == {"tiny0", "tiny1"}
     assert set(report["rules"]) == {"mean", "product", "max", "min"}
-    int8 = report["int8"]
-    assert int8["members_quantised"] == ["tiny0", "tiny1"]
-    assert set(int8["posts_per_s"]["test"]) == {"fp32", "int8"}
-    assert 0 <= int8["ensemble"]["ood"]["macro_f1"] <= 1
+    fast = report["cpu_fast"]
+    assert fast["member_precision"] == {"tiny0": "int8", "tiny1": "int8"}
+    assert set(fast["posts_per_s"]["test"]) == {"fp32", "fast"}
+    assert 0 <= fast["ensemble"]["ood"]["macro_f1"] <= 1
 
 
 def test_report_files_say_which_targets_are_met(tiny_bundle: Path, tmp_path: Path) -> None:
@@ -80,7 +80,7 @@ def test_report_files_say_which_targets_are_met(tiny_bundle: Path, tmp_path: Pat
     assert verdicts["quick profile ≤ 600 s"] == "met"
     assert verdicts["CARER test accuracy ≥ 0.94"] == "**not reached**"  # random tiny members
     markdown = written[1].read_text()
-    assert "ECE before → after" in markdown and "int8" in markdown
+    assert "ECE before → after" in markdown and "CPU fast path" in markdown
     assert report["version"] == BundleManifest.load(tiny_bundle).version
 
 
