@@ -82,7 +82,9 @@ def produce_records(
 
 
 def dead_letters(stream: Stream, expected: int, timeout_s: float = 30.0) -> list[dict[str, Any]]:
-    """Read up to `expected` records of the dead-letter topic: key, value, headers."""
+    """Read the dead-letter topic until `expected` distinct records (key and value) came:
+    key, value, headers of each. Dead letters are at least once: a broker restart can repeat
+    one, so a count of records alone could stop before the last distinct one."""
     consumer = KafkaConsumer(
         stream.kafka.dlq_topic,
         bootstrap_servers=stream.kafka.bootstrap_servers,
@@ -91,11 +93,13 @@ def dead_letters(stream: Stream, expected: int, timeout_s: float = 30.0) -> list
         max_partition_fetch_bytes=4 * 1024 * 1024,
     )
     found: list[dict[str, Any]] = []
+    distinct: set[tuple[bytes | None, bytes | None]] = set()
     try:
         for record in consumer:
             headers = {name: value.decode() for name, value in record.headers}
             found.append({"key": record.key, "value": record.value, "headers": headers})
-            if len(found) >= expected:
+            distinct.add((record.key, record.value))
+            if len(distinct) >= expected:
                 break
     finally:
         consumer.close()
