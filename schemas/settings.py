@@ -96,9 +96,11 @@ class WorkerSettings(_Base):
     model_config = SettingsConfigDict(env_prefix="MOODWATCH_WORKER_", frozen=True, extra="ignore")
 
     bundle_path: Path = Field(default=Path("models/default"), description="model bundle directory")
-    batch_max_size: int = Field(default=64, ge=1, le=4096, description="flush at this many posts")
+    # 256 posts length-sorted and inferred 64 at a time ran 1.5x faster than batches of 64 on
+    # CPU; 100 ms keeps the wait a small part of the post-to-row latency (README, benchmark)
+    batch_max_size: int = Field(default=256, ge=1, le=4096, description="flush at this many posts")
     batch_max_wait_ms: int = Field(
-        default=250, ge=1, description="or when the oldest post waited this long"
+        default=100, ge=1, description="or when the oldest post waited this long"
     )
     expected_batch_s: float = Field(
         default=5.0, gt=0, description="worst-case seconds to infer and store one full batch"
@@ -106,11 +108,12 @@ class WorkerSettings(_Base):
     device: Literal["auto", "cpu", "cuda"] = Field(
         default="auto", description="auto: CUDA (fp16) when visible"
     )
+    # Both only act on a CPU and keep test accuracy (0.9205 vs. 0.920 fp32) at twice the speed
     int8: bool = Field(
-        default=False, description="int8 dynamic quantisation on CPU, members that keep accuracy"
+        default=True, description="int8 dynamic quantisation on CPU, members that keep accuracy"
     )
     bf16: bool = Field(
-        default=False, description="bfloat16 on CPUs with native bf16, members not in int8"
+        default=True, description="bfloat16 on CPUs with native bf16, members not in int8"
     )
     dlq_max_ratio: float = Field(
         default=0.5, gt=0, le=1, description="stop when more of recent messages are invalid"

@@ -101,6 +101,10 @@ def run_worker(settings: WorkerSettings, predictor: Predicts | None = None) -> i
     serve_metrics(settings.metrics_port)
     consumer, dlq_producer = make_consumer(settings), make_dlq_producer(settings)
     processor = build_processor(settings, predictor, consumer, dlq_producer)
+    # Topic metadata before the first join: kafka-python 3.0 joins with whatever metadata it
+    # has, then rejoins once the partitions are known, and a rejoin that finishes after the
+    # poll that started it has returned is never applied (no partitions, no error, forever).
+    consumer.partitions_for_topic(settings.kafka.topic)
     consumer.subscribe([settings.kafka.topic], listener=processor)
     stop = threading.Event()
     _stop_on_signals(stop)

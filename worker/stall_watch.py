@@ -1,12 +1,16 @@
-"""A watchdog for a consumer that owns partitions with posts waiting but receives none.
+"""A watchdog for a consumer that stopped consuming without an error.
 
-Seen on this machine: a new worker sent its JoinGroup and never became a member (kafka-python
-kept awaiting the join; the broker had forgotten the member id), and so consumed nothing, with
-no error, until it was stopped ten minutes later. Two symptoms count as a stall once no record
-has arrived for the timeout: the group coordinator is reachable but we are not a stable member,
-or posts wait unread on partitions assigned to us. Exiting is the safe way out: offsets are
-committed only after rows are stored, so a supervisor's restart loses and doubles nothing.
-A broker that cannot be reached is an outage, not a stall: the worker waits for it.
+Seen on this machine: a new worker joined its group, rejoined once the topic's partitions were
+known, and never applied that rejoin (kafka-python 3.0 drops a join that completes after the
+poll which started it returned), so it consumed nothing, with no error, until it was stopped
+ten minutes later. The worker now fetches topic metadata before its first join, which removes
+that trigger; this watchdog is for whatever else may leave a consumer idle.
+
+Two symptoms count as a stall once no record has arrived for the timeout: the group
+coordinator is reachable but we are not a stable member, or posts wait unread on partitions
+assigned to us. Exiting is the safe way out: offsets are committed only after rows are stored,
+so a supervisor's restart loses and doubles nothing. A broker that cannot be reached is an
+outage, not a stall: the worker waits for it.
 """
 
 import time

@@ -27,6 +27,7 @@ from worker.store import LabelledPost, PostgresSink, StoreRejected, StoreUnavail
 
 log = structlog.get_logger(__name__)
 MAX_BACKOFF_S = 5.0
+IDLE_POLL_MS = 500
 
 
 class GaveUpStoring(RuntimeError):
@@ -74,8 +75,11 @@ class StreamProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
     def _poll_once(self) -> int:
         """Take one poll's records into the batch; return how many came."""
         room = max(1, self._batch.max_size - len(self._batch.posts))
-        timeout_ms = max(1, int(self._batch.seconds_left() * 1000))
-        polled = self._consumer.poll(timeout_ms=min(timeout_ms, 500), max_records=room)
+        if self._batch.is_empty():  # poll returns on the first records, so waiting costs nothing
+            timeout_ms = IDLE_POLL_MS  # and a group (re)join gets time to finish inside it
+        else:
+            timeout_ms = max(1, min(int(self._batch.seconds_left() * 1000), IDLE_POLL_MS))
+        polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=room)
         taken = 0
         for records in polled.values():
             for record in records:
