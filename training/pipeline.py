@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,14 @@ from worker.normalize import normalise
 
 
 def train_bundle(
-    settings: TrainingSettings, profile: str = "quick", output: Path | None = None
+    settings: TrainingSettings,
+    profile: str = "quick",
+    output: Path | None = None,
+    members: Sequence[str] | None = None,
 ) -> Path:
-    """Train every member of `profile`, write the bundle to `output`, and return its path."""
-    chosen = get_profile(profile)
+    """Train the members of `profile` (all, or those named), write the bundle to `output`, and
+    return its path. Checkpoints are the profile's own, so a subset reuses finished members."""
+    chosen = get_profile(profile).subset(members)
     output = Path(output or settings.output_dir)
     started = time.monotonic()
     train, validation = training_data(settings, chosen, Normalisation())

@@ -4,7 +4,8 @@
 unpacking included. `full` is the strongest ensemble (hours on a CPU, minutes on a GPU).
 """
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from training.finetune import FinetuneConfig
 
@@ -22,6 +23,16 @@ class Profile:
     members: tuple[MemberPlan, ...]
     carer_rows: int | None = None  # None: the whole CARER train split
     goemotions_rows: int | None = None  # None: the whole goemotions_train file
+
+    def subset(self, names: Sequence[str] | None) -> "Profile":
+        """The same profile with only the members named (in profile order); None: all."""
+        if names is None:
+            return self
+        known = [m.name for m in self.members]
+        unknown = sorted(set(names) - set(known))
+        if unknown:
+            raise ValueError(f"profile {self.name} has no member {unknown}; it has {known}")
+        return replace(self, members=tuple(m for m in self.members if m.name in names))
 
     def __post_init__(self) -> None:
         if not self.members:

@@ -15,7 +15,7 @@ from training.data import SPLITS
 from training.encoders import ENCODERS, PreparedEncoder
 from training.evaluate import evaluate_bundle
 from training.finetune import FinetuneConfig
-from training.profiles import MemberPlan, Profile
+from training.profiles import MemberPlan, Profile, get_profile
 from training.report import target_rows, write_report
 from worker.predictor import EnsemblePredictor
 
@@ -154,3 +154,12 @@ def test_the_registry_names_real_pinned_packages() -> None:
     assert ENCODERS["minilm-l3"].tokenizer_from == "minilm-l6"
     assert ENCODERS["minilm-l6"].tokenizer_family == ENCODERS["minilm-l3"].tokenizer_family
     assert all(pin.version for source in ENCODERS.values() for c in source.choices for pin in c)
+
+
+def test_a_profile_subset_keeps_order_and_refuses_unknown_members() -> None:
+    full = get_profile("full")
+    assert [m.name for m in full.subset(["mpnet", "minilm-l6"]).members] == ["minilm-l6", "mpnet"]
+    assert full.subset(None) is full
+    assert full.subset(["minilm-l3"]).name == "full"  # same checkpoints as the whole profile
+    with pytest.raises(ValueError, match=r"no member \['bert'\]"):
+        full.subset(["bert"])
