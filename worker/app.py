@@ -45,6 +45,17 @@ def make_consumer(settings: WorkerSettings) -> Any:
     )
 
 
+def subscribe(consumer: Any, topic: str, listener: Any) -> None:
+    """Join the group on `topic`, with its metadata fetched first.
+
+    kafka-python 3.0 joins with whatever metadata it has, rejoins once the partitions are
+    known, and never applies a rejoin that finishes after the poll that started it returned:
+    no partitions, no error, forever. Known partitions at the first join avoid that rejoin.
+    """
+    consumer.partitions_for_topic(topic)
+    consumer.subscribe([topic], listener=listener)
+
+
 def make_dlq_producer(settings: WorkerSettings) -> Any:
     return KafkaProducer(
         bootstrap_servers=settings.kafka.bootstrap_servers,
@@ -101,11 +112,7 @@ def run_worker(settings: WorkerSettings, predictor: Predicts | None = None) -> i
     serve_metrics(settings.metrics_port)
     consumer, dlq_producer = make_consumer(settings), make_dlq_producer(settings)
     processor = build_processor(settings, predictor, consumer, dlq_producer)
-    # Topic metadata before the first join: kafka-python 3.0 joins with whatever metadata it
-    # has, then rejoins once the partitions are known, and a rejoin that finishes after the
-    # poll that started it has returned is never applied (no partitions, no error, forever).
-    consumer.partitions_for_topic(settings.kafka.topic)
-    consumer.subscribe([settings.kafka.topic], listener=processor)
+    subscribe(consumer, settings.kafka.topic, processor)
     stop = threading.Event()
     _stop_on_signals(stop)
     log.warning("worker started", topic=settings.kafka.topic, bundle=predictor.version)
