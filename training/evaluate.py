@@ -16,7 +16,7 @@ from schemas.bundle import CombinationRule
 from training.data import LabelledTexts, read_split
 from training.metrics import classification_report
 from training.report import write_report
-from worker.combine import Probs
+from worker.combine import Probs, combine
 from worker.predictor import EnsemblePredictor
 
 REPORT_DIR = Path("benchmarks/results")
@@ -137,7 +137,7 @@ def _score_split(
     for rule in RULES:
         report["rules"][rule][key] = headline(predictor.combine(member_probs, rule), labels)
     if "mean, equal weights" in report["rules"]:
-        equal = member_probs.mean(axis=0)
+        equal = combine(member_probs, "mean")  # the rule itself, without the bundle's weights
         report["rules"]["mean, equal weights"][key] = headline(equal, labels)
 
 

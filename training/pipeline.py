@@ -51,17 +51,15 @@ def train_bundle(
     staging = output.parent / f".{output.name}.partial-{os.getpid()}"
     staging.mkdir(parents=True)
     try:
-        report = _build_in(staging, settings, chosen, train, validation)
+        manifest, report = _build_in(staging, settings, chosen, train, validation)
         report["training"] = {
             "profile": chosen.name,
             "seconds": round(time.monotonic() - started, 1),
-            "resumed": any(
-                spec.metrics["resumed_at_step"] for spec in BundleManifest.load(staging).members
-            ),
+            "resumed": any(spec.metrics["resumed_at_step"] for spec in manifest.members),
             "train_rows": len(train),
             "train_label_counts": train.label_counts(),
         }
-        _record_metrics(staging, report)
+        _record_metrics(staging, manifest, report)
         publish(staging, output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # only left behind by a failure
@@ -80,8 +78,9 @@ def _build_in(
     profile: Profile,
     train: LabelledTexts,
     validation: LabelledTexts,
-) -> dict[str, Any]:
-    """Members and manifest into `staging`; return the evaluation of the staged bundle."""
+) -> tuple[BundleManifest, dict[str, Any]]:
+    """Members and manifest into `staging`; return the saved manifest and the evaluation of
+    the staged bundle."""
     trained = [
         train_member(settings, profile, plan, train, validation, staging)
         for plan in profile.members
@@ -101,8 +100,8 @@ def _build_in(
         weights=kept,
         temperature=round(temperature, 4),
     )
-    manifest.save(staging)
-    return evaluate_bundle(staging, settings.data_dir, device="auto")  # as the worker runs
+    saved = manifest.save(staging)
+    return saved, evaluate_bundle(staging, settings.data_dir, device="auto")  # as the worker runs
 
 
 def training_data(
@@ -186,9 +185,8 @@ def _fingerprint(encoder: str, config: FinetuneConfig, train: LabelledTexts) -> 
     return digest.hexdigest()[:12]
 
 
-def _record_metrics(staging: Path, report: dict[str, Any]) -> None:
-    """Store the figures in the manifest (metrics are outside the version hash)."""
-    manifest = BundleManifest.load(staging)
+def _record_metrics(staging: Path, manifest: BundleManifest, report: dict[str, Any]) -> None:
+    """Store the figures in the saved `manifest` (metrics are outside the version hash)."""
     members = tuple(
         spec.model_copy(update={"metrics": spec.metrics | report["members"][spec.name]})
         for spec in manifest.members
