@@ -7,7 +7,7 @@ from typing import Any
 
 import structlog
 from kafka import KafkaConsumer, KafkaProducer
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 
 from schemas.settings import WorkerSettings
 from worker.allocator import keep_freed_memory
@@ -26,6 +26,7 @@ EXIT_DLQ_CAP = 3
 EXIT_DB_DOWN_AT_STOP = 4
 EXIT_DLQ_UNAVAILABLE = 5
 EXIT_STALLED = 6
+SESSION_TIMEOUT_MS = 10_000
 
 
 def make_consumer(settings: WorkerSettings) -> Any:
@@ -39,7 +40,7 @@ def make_consumer(settings: WorkerSettings) -> Any:
         auto_offset_reset="earliest",
         max_poll_records=settings.batch_max_size,
         max_poll_interval_ms=settings.max_poll_interval_ms,
-        session_timeout_ms=10_000,
+        session_timeout_ms=SESSION_TIMEOUT_MS,
         heartbeat_interval_ms=3_000,
         fetch_max_wait_ms=min(settings.batch_max_wait_ms, 500),
     )
@@ -66,11 +67,32 @@ def make_dlq_producer(settings: WorkerSettings) -> Any:
     )
 
 
+def make_engine(
+    settings: WorkerSettings, idle_in_transaction_ms: int = SESSION_TIMEOUT_MS
+) -> Engine:
+    """The worker's PostgreSQL engine.
+
+    A worker frozen inside its transaction (SIGSTOP, a paused VM, a lost network) keeps the
+    locks of the rollup rows it upserted, and every other worker then waits on them, for as
+    long as the freeze lasts. PostgreSQL ends such a transaction once it has sat idle for as
+    long as Kafka waits before handing the frozen worker's partitions on (its session timeout),
+    so the group goes on; the frozen worker's write fails when it wakes, and it retries.
+    """
+    return create_engine(
+        settings.db.url(),
+        pool_pre_ping=True,
+        pool_size=2,
+        connect_args={
+            "options": f"-c idle_in_transaction_session_timeout={idle_in_transaction_ms}"
+        },
+    )
+
+
 def build_processor(
     settings: WorkerSettings, predictor: Predicts, consumer: Any, dlq_producer: Any
 ) -> StreamProcessor:
     redis_side = RedisSide(settings.redis, predictor.version)
-    engine = create_engine(settings.db.url(), pool_pre_ping=True, pool_size=2)
+    engine = make_engine(settings)
     return StreamProcessor(
         consumer=consumer,
         labeller=Labeller(predictor, redis_side, INFERENCE_BATCH_SIZE),
