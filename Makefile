@@ -57,8 +57,8 @@ bench-quality: model ## evaluate the bundle on CARER test + ood_dev -> benchmark
 	@$(BIN)/python -m training.evaluate models/default
 
 bench-stream: migrate model ## stream benchmark (bare vs pipeline, e2e, micro-batching, latency)
-	@$(BIN)/python -m benchmarks.bench_stream --bundle models/default --batch-wait-ms 250
-	@$(BIN)/python -m benchmarks.bench_stream --bundle models/default --int8 --bf16 --batch-wait-ms 100 \
+	@$(BIN)/python -m benchmarks.bench_stream --bundle models/default --batch-wait-ms 5
+	@$(BIN)/python -m benchmarks.bench_stream --bundle models/default --int8 --bf16 --batch-wait-ms 5 \
 		--output benchmarks/results/stream-cpu-fast.json
 
 bench-dashboard: migrate ## trend query over 10M posts -> benchmarks/results/trend_query.json

@@ -2,9 +2,11 @@
 at a time, and post-to-row latency at half capacity; a table, and figures in JSON.
 
     .venv/bin/python -m benchmarks.bench_stream --bundle models/default
-    .venv/bin/python -m benchmarks.bench_stream --int8 --bf16 --batch-wait-ms 100 \
+    .venv/bin/python -m benchmarks.bench_stream --int8 --bf16 --batch-wait-ms 5 \
         --output benchmarks/results/stream-cpu-fast.json        # the CPU fast profile
     .venv/bin/python -m benchmarks.bench_stream --bundle /tmp/tiny --posts 256 --quick
+    .venv/bin/python -m benchmarks.bench_stream --int8 --bf16 --batch-wait-ms 100 \
+        --latency-at 130 --output /tmp/latency.json    # latency alone, at a chosen rate
 """
 
 import argparse
@@ -29,9 +31,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--int8", action="store_true", help="int8 members that keep accuracy")
     parser.add_argument("--bf16", action="store_true", help="bf16 for the other members (CPU)")
     parser.add_argument("--latency-seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--latency-at", type=float, metavar="POSTS_PER_S", help="only the latency, at this rate"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "stream.json")
     parser.add_argument("--profile", type=Path, help="py-spy the end-to-end worker into DIR")
     parser.add_argument("--quick", action="store_true", help="skip the pipelines")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds of pipeline vs. bare (median)"
+    )
     return parser.parse_args(argv)
 
 

@@ -39,10 +39,11 @@ def _cpu_model() -> str:
 
 
 def table(figures: dict[str, Any]) -> str:
-    rates = figures["posts_per_s"]
-    lines = ["| measurement | posts/s |", "| --- | ---: |"]
+    rates = figures.get("posts_per_s", {})
+    lines = ["| measurement | posts/s |", "| --- | ---: |"] if rates else []
     lines += [f"| {name} | {value:,.1f} |" for name, value in rates.items()]
-    lines += ["", "| ratio | measured | target | met |", "| --- | ---: | ---: | :-: |"]
+    if any(key in figures for key in TARGETS):
+        lines += ["", "| ratio | measured | target | met |", "| --- | ---: | ---: | :-: |"]
     for key, target in TARGETS.items():
         value = figures.get(key)
         if value is not None:
@@ -52,7 +53,8 @@ def table(figures: dict[str, Any]) -> str:
             lines.append(f"| {key} | {figures[key]:.2f} | – | |")
     latency = figures.get("latency_s")
     if latency:
-        lines += ["", "| latency at offered rate | p50 | p95 | p99 | target p99 |"]
+        lines += [""] if lines else []
+        lines += ["| latency at offered rate | p50 | p95 | p99 | target p99 |"]
         lines += ["| --- | ---: | ---: | ---: | ---: |"]
         met = _met(latency["p99"] <= LATENCY_P99_TARGET_S)
         lines.append(

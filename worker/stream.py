@@ -114,9 +114,19 @@ class StreamProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
             return
         started = time.monotonic()
         labelled = self._labeller.label(self._batch.posts)
+        inferred = time.monotonic()
         stored = self._store_until_done(labelled) if retry else self._write(labelled)
         self._dlq.flush()
+        written = time.monotonic()
         self._commit(self._batch.next_offsets)
+        log.debug(
+            "batch done",
+            posts=len(labelled),
+            waited_ms=round(1000 * (started - (self._batch.opened_at or started))),
+            label_ms=round(1000 * (inferred - started)),
+            store_ms=round(1000 * (written - inferred)),
+            commit_ms=round(1000 * (time.monotonic() - written)),
+        )
         self._finished(labelled, stored, started)
         self._update_lag()
         self._watch.progressed()  # an outage waited out inside this flush is not a stall

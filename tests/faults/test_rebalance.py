@@ -15,6 +15,9 @@ pytestmark = pytest.mark.faults
 ASSIGNED = "partitions assigned"
 SESSION_TIMEOUT_S = 10  # worker.app.make_consumer
 PACE = 100.0  # posts/s: below what three workers can take, so batches stay partial
+# Batches that stay open a while, so that a rebalance finds one half full: with the default
+# 5 ms wait a batch is open so briefly that the revocation path would rarely run.
+OPEN_BATCHES = {"batch_max_wait_ms": "500"}
 TOTAL = 8000
 
 
@@ -33,13 +36,13 @@ def test_three_workers_one_killed_and_one_added_mid_stream(
     half full (a rebalance listener that commits must work from kafka-python's thread)."""
     stream = Stream.fresh(partitions=6, base=stack.kafka)
     stream.produce_posts(range(2000))
-    group = [workers.start(stream, log_level="INFO") for _ in range(3)]
+    group = [workers.start(stream, log_level="INFO", settings=OPEN_BATCHES) for _ in range(3)]
     wait_for(lambda: all(_assignments(w) for w in group), timeout=120, what="three members")
     with PacedProducer(stream, range(2000, TOTAL), rate=PACE):
         wait_for(lambda: row_count(engine, stream.source) >= 2500, timeout=120, what="2500 rows")
         group[1].kill9()
         wait_for(lambda: row_count(engine, stream.source) >= 3500, timeout=120, what="3500 rows")
-        newcomer = workers.start(stream, log_level="INFO")
+        newcomer = workers.start(stream, log_level="INFO", settings=OPEN_BATCHES)
         wait_for(lambda: _assignments(newcomer), timeout=120, what="the newcomer assigned")
         assert row_count(engine, stream.source) < TOTAL, "the stream ended before the newcomer"
     wait_for(lambda: stream.committed() == TOTAL, timeout=300, what="all committed")
