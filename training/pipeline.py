@@ -89,19 +89,45 @@ def _build_in(
     member_probs = torch.stack([p for _, p in trained])
     labels = torch.tensor(validation.labels)
     weights = fit_weights(member_probs, labels)
-    kept = None if len(set(weights)) == 1 else weights
-    combined = combine(member_probs.numpy(), "mean", None if kept is None else np.array(kept))
+    learned = None if len(set(weights)) == 1 else weights
+    saved = _save_manifest(staging, specs, member_probs, labels, learned)
+    report = evaluate_bundle(staging, settings.data_dir, device="auto")  # as the worker runs
+    if learned is not None and not weights_beat_mean(report):
+        tqdm.write("learned weights do not beat the equal-weight mean on test: dropped")
+        saved = _save_manifest(staging, specs, member_probs, labels, None)
+        report = evaluate_bundle(staging, settings.data_dir, device="auto")
+        report["dropped_weights"] = list(learned)
+    return saved, report
+
+
+def _save_manifest(
+    staging: Path,
+    specs: tuple[MemberSpec, ...],
+    member_probs: torch.Tensor,
+    labels: torch.Tensor,
+    weights: tuple[float, ...] | None,
+) -> BundleManifest:
+    """The bundle's manifest with these weights and the ensemble temperature fitted for them."""
+    combined = combine(member_probs.numpy(), "mean", None if weights is None else np.array(weights))
     # log-probabilities as logits: softmax(log p / T) is p ** (1/T), renormalised
     temperature = fit_temperature(torch.from_numpy(np.log(combined + 1e-12)), labels)
     manifest = BundleManifest(
         members=specs,
         normalisation=Normalisation(),
         rule="mean",
-        weights=kept,
+        weights=weights,
         temperature=round(temperature, 4),
     )
-    saved = manifest.save(staging)
-    return saved, evaluate_bundle(staging, settings.data_dir, device="auto")  # as the worker runs
+    return manifest.save(staging)
+
+
+def weights_beat_mean(report: dict[str, Any]) -> bool:
+    """Issue 4's rule: learned weights are kept only when they beat the plain mean on CARER test,
+    in accuracy and in macro-F1. They are fitted on validation; test only decides whether to
+    keep them, and the report says so."""
+    learned = report["ensemble"]["test"]
+    equal = report["rules"]["mean, equal weights"]["test"]
+    return bool(learned["accuracy"] > equal["accuracy"] and learned["macro_f1"] > equal["macro_f1"])
 
 
 def training_data(

@@ -77,6 +77,16 @@ def target_rows(report: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def _dropped(report: dict[str, Any]) -> str:
+    dropped = report.get("dropped_weights")
+    if not dropped:
+        return ""
+    return (
+        f" Weights {dropped} learned on validation were dropped: they did not beat the"
+        " equal-weight mean on CARER test."
+    )
+
+
 def render_markdown(report: dict[str, Any], images: list[Path]) -> str:
     weights = report.get("weights")
     lines = [
@@ -85,7 +95,8 @@ def render_markdown(report: dict[str, Any], images: list[Path]) -> str:
         f"Bundle `{report['bundle']}`, rule `{report['rule']}`"
         + (f", weights {list(weights)}" if weights else ", equal weights")
         + f", ensemble temperature {report.get('temperature', 1.0)}, device `{report['device']}`."
-        " Every figure comes from the worker's own predictor on the saved bundle.",
+        " Every figure comes from the worker's own predictor on the saved bundle."
+        + _dropped(report),
         "",
         "## Targets",
         "",

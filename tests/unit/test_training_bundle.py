@@ -3,6 +3,7 @@ and the whole pipeline on tiny encoders (no downloads)."""
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -163,3 +164,23 @@ def test_a_profile_subset_keeps_order_and_refuses_unknown_members() -> None:
     assert full.subset(["minilm-l3"]).name == "full"  # same checkpoints as the whole profile
     with pytest.raises(ValueError, match=r"no member \['bert'\]"):
         full.subset(["bert"])
+
+
+def _report(learned: tuple[float, float], equal: tuple[float, float]) -> dict[str, Any]:
+    def scores(pair: tuple[float, float]) -> dict[str, float]:
+        return {"accuracy": pair[0], "macro_f1": pair[1]}
+
+    return {
+        "ensemble": {"test": scores(learned)},
+        "rules": {"mean, equal weights": {"test": scores(equal)}},
+    }
+
+
+def test_learned_weights_stay_only_when_they_beat_the_mean_on_test() -> None:
+    def kept(learned: tuple[float, float], equal: tuple[float, float]) -> bool:
+        return pipeline.weights_beat_mean(_report(learned, equal))
+
+    assert kept((0.9200, 0.870), (0.9185, 0.864))  # the quick bundle
+    assert not kept((0.9265, 0.883), (0.9310, 0.892))  # the full MiniLM pair
+    assert not kept((0.9300, 0.880), (0.9290, 0.885))  # better in one figure only
+    assert not kept((0.9200, 0.870), (0.9200, 0.870))  # a tie keeps it simple
