@@ -65,7 +65,7 @@ def train_bundle(
         shutil.rmtree(staging, ignore_errors=True)  # only left behind by a failure
     report["bundle"] = str(output)
     default = output.resolve() == Path(settings.output_dir).resolve()
-    name = "model_quality" if default else f"model_quality_{profile}"
+    name = "model_quality" if default else f"model_quality_{output.name}"
     write_report(report, REPORT_DIR / f"{name}.json")
     for line in summary_lines(report):
         tqdm.write(line)
