@@ -157,7 +157,7 @@ def train_member(
     Returns the manifest entry and the member's calibrated validation probabilities.
     """
     encoder = ensure_encoder(plan.encoder, settings.encoders_dir, seed=settings.seed)
-    config = dataclasses.replace(plan.finetune, seed=settings.seed)
+    config = dataclasses.replace(plan.finetune, seed=settings.seed + plan.seed_offset)
     fingerprint = _fingerprint(plan.encoder, config, train)
     run_dir = settings.checkpoints_dir / f"{profile.name}-{plan.name}-{fingerprint}"
     result = finetune(encoder.path, train, validation, config, run_dir, plan.name)

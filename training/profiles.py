@@ -15,6 +15,8 @@ class MemberPlan:
     name: str
     encoder: str  # a key of `training.encoders.ENCODERS`
     finetune: FinetuneConfig
+    # added to the run's seed: a second member of one encoder needs its own shuffle and head
+    seed_offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,15 @@ FULL = Profile(
                 patience=3,
                 bf16=True,
             ),
+        ),
+        # The L6 recipe again on another seed: another order and head, so other errors.
+        MemberPlan(
+            name="minilm-l6-b",
+            encoder="minilm-l6",
+            finetune=FinetuneConfig(
+                epochs=4, learning_rate=1e-4, max_length=128, evals_per_epoch=2, bf16=True
+            ),
+            seed_offset=1,
         ),
     ),
 )

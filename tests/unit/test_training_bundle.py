@@ -101,7 +101,7 @@ def tiny_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TrainingSe
         name="tiny",
         members=(
             MemberPlan("first", "minilm-l6", config),
-            MemberPlan("second", "minilm-l3", config),
+            MemberPlan("second", "minilm-l3", config, seed_offset=1),
         ),
     )
     monkeypatch.setattr(pipeline, "ensure_encoder", tiny_encoder)
@@ -124,6 +124,7 @@ def test_train_bundle_writes_a_complete_bundle_and_report(tiny_training: Trainin
     first = manifest.members[0]
     assert first.temperature > 0 and first.finetune["learning_rate"] == 1e-3
     assert first.finetune["seed"] == tiny_training.seed and first.max_length == 32
+    assert manifest.members[1].finetune["seed"] == tiny_training.seed + 1  # its own shuffle
     assert "validation_macro_f1" in first.metrics and "test" in first.metrics
     assert {"validation", "test", "ood"} <= set(manifest.metrics)
     assert manifest.temperature > 0
