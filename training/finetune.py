@@ -77,6 +77,9 @@ def load_classifier(encoder_dir: Path, seed: int) -> Any:
             num_labels=len(LABELS),
             id2label=dict(enumerate(LABELS)),
             label2id={label: i for i, label in enumerate(LABELS)},
+            # transformers writes this into the config on the first forward pass with labels;
+            # set here, a bundle rebuilt from finished checkpoints has the same bytes and version
+            problem_type="single_label_classification",
         )
 
 

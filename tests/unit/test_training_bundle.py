@@ -185,3 +185,12 @@ def test_learned_weights_stay_only_when_they_beat_the_mean_on_test() -> None:
     assert not kept((0.9265, 0.883), (0.9310, 0.892))  # the full MiniLM pair
     assert not kept((0.9300, 0.880), (0.9290, 0.885))  # better in one figure only
     assert not kept((0.9200, 0.870), (0.9200, 0.870))  # a tie keeps it simple
+
+
+def test_a_rebuild_from_finished_checkpoints_has_the_same_version(
+    tiny_training: TrainingSettings, tmp_path: Path
+) -> None:
+    fresh = pipeline.train_bundle(tiny_training, profile="tiny", output=tmp_path / "fresh")
+    rebuilt = pipeline.train_bundle(tiny_training, profile="tiny", output=tmp_path / "rebuilt")
+    versions = [BundleManifest.load(bundle).version for bundle in (fresh, rebuilt)]
+    assert versions[0] == versions[1]  # the version names the content, not how it was reached
