@@ -27,6 +27,9 @@ RULES: tuple[CombinationRule, ...] = ("mean", "product", "max", "min")
 CALIBRATION_BINS = 15
 DEFAULT_REPORT = REPORT_DIR / "model_quality.json"
 Device = Literal["auto", "cpu", "cuda"]
+# split key -> (member logits, posts/s); logits do not depend on the manifest's weights or
+# temperatures, so a bundle that only changed those is rescored without running its members
+MemberRuns = dict[str, tuple[Probs, float]]
 
 
 def reliability(probs: Probs, labels: list[int]) -> list[dict[str, float]]:
@@ -78,6 +81,21 @@ def _timed_logits(
     return logits, len(data.texts) / (time.perf_counter() - started)
 
 
+def _member_runs(
+    predictor: EnsemblePredictor,
+    data: dict[str, LabelledTexts],
+    batch_size: int,
+    cache: MemberRuns | None,
+) -> MemberRuns:
+    """Member logits and posts/s on each split, from `cache` when it has them (else filled)."""
+    if cache:
+        return cache
+    runs = {key: _timed_logits(predictor, rows, batch_size) for key, rows in data.items()}
+    if cache is not None:
+        cache.update(runs)
+    return runs
+
+
 def evaluate_bundle(
     bundle_dir: Path,
     data_dir: Path,
@@ -85,11 +103,13 @@ def evaluate_bundle(
     device: Device = "auto",
     batch_size: int = 64,
     fast: bool = True,
+    reuse: dict[str, MemberRuns] | None = None,
 ) -> dict[str, Any]:
     """Ensemble, per-member and per-rule figures on each split, JSON-ready.
 
     With `fast`, the worker's CPU fast path (int8 where it keeps accuracy, bf16 elsewhere) is
-    scored beside it, with the posts/s of both on each split.
+    scored beside it, with the posts/s of both on each split. `reuse` keeps the members' runs
+    between calls on one set of members whose manifest changed only in weights or temperature.
     """
     predictor = EnsemblePredictor.load(bundle_dir, device=device)
     manifest = predictor.manifest
@@ -111,12 +131,14 @@ def evaluate_bundle(
     if "training" in manifest.metrics:  # how the bundle was made: profile, time, resumed
         report["training"] = manifest.metrics["training"]
     data = {REPORT_SPLITS.get(split, split): read_split(data_dir, split) for split in splits}
-    speed: dict[str, float] = {}
+    cache = None if reuse is None else reuse.setdefault("fp32", {})
+    runs = _member_runs(predictor, data, batch_size, cache)
     for key, rows in data.items():
-        logits, speed[key] = _timed_logits(predictor, rows, batch_size)
-        _score_split(report, predictor, key, logits, rows.labels)
+        _score_split(report, predictor, key, runs[key][0], rows.labels)
     if fast and predictor.device.type == "cpu":
-        report["cpu_fast"] = _fast_section(bundle_dir, data, batch_size, speed)
+        fast_cache = None if reuse is None else reuse.setdefault("fast", {})
+        speed = {key: per_s for key, (_, per_s) in runs.items()}
+        report["cpu_fast"] = _fast_section(bundle_dir, data, batch_size, speed, fast_cache)
     return report
 
 
@@ -142,7 +164,11 @@ def _score_split(
 
 
 def _fast_section(
-    bundle_dir: Path, data: dict[str, LabelledTexts], batch_size: int, fp32_speed: dict[str, float]
+    bundle_dir: Path,
+    data: dict[str, LabelledTexts],
+    batch_size: int,
+    fp32_speed: dict[str, float],
+    cache: MemberRuns | None,
 ) -> dict[str, Any]:
     """The same splits through the CPU fast path, and posts/s of both on each split."""
     predictor = EnsemblePredictor.load(bundle_dir, device="cpu", int8=True, bf16=True)
@@ -152,8 +178,9 @@ def _fast_section(
         "members": {m.spec.name: {} for m in predictor.members},
         "posts_per_s": {},
     }
+    runs = _member_runs(predictor, data, batch_size, cache)
     for key, rows in data.items():
-        logits, fast_speed = _timed_logits(predictor, rows, batch_size)
+        logits, fast_speed = runs[key]
         member_probs = predictor.to_proba(logits)
         section["ensemble"][key] = headline(predictor.combine(member_probs), rows.labels)
         for index, name in enumerate(section["members"]):

@@ -25,7 +25,7 @@ from schemas.settings import TrainingSettings
 from training.calibration import fit_temperature, fit_weights, nll
 from training.data import LabelledTexts, mix, read_split
 from training.encoders import ensure_encoder
-from training.evaluate import REPORT_DIR, evaluate_bundle, summary_lines
+from training.evaluate import REPORT_DIR, MemberRuns, evaluate_bundle, summary_lines
 from training.finetune import FinetuneConfig, finetune
 from training.profiles import MemberPlan, Profile, get_profile
 from training.quantisation import check_int8
@@ -91,11 +91,12 @@ def _build_in(
     weights = fit_weights(member_probs, labels)
     learned = None if len(set(weights)) == 1 else weights
     saved = _save_manifest(staging, specs, member_probs, labels, learned)
-    report = evaluate_bundle(staging, settings.data_dir, device="auto")  # as the worker runs
+    runs: dict[str, MemberRuns] = {}  # the members' outputs serve both evaluations
+    report = evaluate_bundle(staging, settings.data_dir, device="auto", reuse=runs)  # as in prod
     if learned is not None and not weights_beat_mean(report):
         tqdm.write("learned weights do not beat the equal-weight mean on test: dropped")
         saved = _save_manifest(staging, specs, member_probs, labels, None)
-        report = evaluate_bundle(staging, settings.data_dir, device="auto")
+        report = evaluate_bundle(staging, settings.data_dir, device="auto", reuse=runs)
         report["dropped_weights"] = list(learned)
     return saved, report
 
