@@ -1,7 +1,8 @@
 """Loading labelled texts: the JSONL splits, Kaggle `text;label` files, CSV, and mixtures.
 
-A bad row raises `DataFormatError` naming the file and line, unless the caller asks to skip
-bad rows; then they are counted in `LabelledTexts.skipped` and logged once per file.
+A bad row raises `DataFormatError` naming the file and line (the row, for a dataset directory),
+unless the caller asks to skip bad rows; then they are counted in `LabelledTexts.skipped` and
+logged once per file.
 """
 
 import csv
@@ -31,11 +32,19 @@ SPLITS = {
 }
 
 
-class DataFormatError(ValueError):
-    """A row that cannot be read as (text, label); the message names the file and line."""
+class DataSourceError(ValueError):
+    """Training data that cannot be read; the message says which and why."""
 
-    def __init__(self, path: Path, line: int, reason: str) -> None:
-        super().__init__(f"{path}:{line}: {reason}")
+
+class DataFormatError(DataSourceError):
+    """A row that cannot be read as (text, label); the message names the file and line.
+
+    For a dataset directory `line` is the 1-based row number and the message says "row".
+    """
+
+    def __init__(self, path: Path, line: int, reason: str, unit: str = "line") -> None:
+        where = f"{path}:{line}" if unit == "line" else f"{path}: {unit} {line}"
+        super().__init__(f"{where}: {reason}")
         self.path = path
         self.line = line
         self.reason = reason
@@ -93,6 +102,7 @@ def _read_rows(
     rows: Iterator[tuple[int, Any]],
     parse: Callable[[Any], tuple[str, int]],
     skip_bad: bool,
+    unit: str = "line",
 ) -> LabelledTexts:
     data = LabelledTexts(name=path.stem)
     for line, row in rows:
@@ -100,7 +110,7 @@ def _read_rows(
             text, label = parse(row)
         except (ValueError, KeyError, TypeError) as error:
             if not skip_bad:
-                raise DataFormatError(path, line, _reason(error)) from error
+                raise DataFormatError(path, line, _reason(error), unit) from error
             data.skipped += 1
             continue
         data.texts.append(text)
@@ -182,6 +192,52 @@ def read_csv(
         return _read_rows(path, rows, parse, skip_bad)
 
 
+def read_hf_dataset(
+    path: Path,
+    split: str | None = None,
+    text_column: str = "text",
+    label_column: str = "label",
+    skip_bad: bool = False,
+) -> LabelledTexts:
+    """A local Hugging Face dataset directory (`save_to_disk`), a `Dataset` or one split of a
+    `DatasetDict` (`split`; default the only split, else "train"). A `ClassLabel` column is
+    read by its names, so its own label order need not be ours."""
+    from datasets import ClassLabel, DatasetDict, load_from_disk
+
+    try:
+        loaded = load_from_disk(str(path))
+    except FileNotFoundError as error:
+        raise DataSourceError(
+            f"{path}: not a Hugging Face dataset directory (save_to_disk): {error}"
+        ) from None
+    if isinstance(loaded, DatasetDict):
+        splits = sorted(loaded)
+        split = split or (splits[0] if len(splits) == 1 else "train")
+        if split not in loaded:
+            raise DataSourceError(f"{path}: no split {split!r}; it has {splits}")
+        dataset, where = loaded[split], path / split
+    elif split is not None:
+        raise DataSourceError(f"{path}: a single dataset without splits; drop the split")
+    else:
+        dataset, where = loaded, path
+    for column in (text_column, label_column):
+        if column not in dataset.column_names:
+            raise DataSourceError(f"{where}: no column {column!r}; it has {dataset.column_names}")
+    feature = dataset.features[label_column]
+    names = feature.names if isinstance(feature, ClassLabel) else None
+
+    def parse(row: tuple[Any, Any]) -> tuple[str, int]:
+        text, label = row
+        if names is not None and isinstance(label, int) and 0 <= label < len(names):
+            label = names[label]
+        return _checked_text(text), parse_label(label)
+
+    rows = enumerate(zip(dataset[text_column], dataset[label_column], strict=True), start=1)
+    data = _read_rows(where, rows, parse, skip_bad, unit="row")
+    data.name = where.name
+    return data
+
+
 def read_file(path: Path, skip_bad: bool = False, **columns: str) -> LabelledTexts:
     """Pick the reader by suffix: `.jsonl`, `.txt` (Kaggle), `.csv` (`text_column=...`)."""
     readers: dict[str, Callable[..., LabelledTexts]] = {
@@ -190,7 +246,7 @@ def read_file(path: Path, skip_bad: bool = False, **columns: str) -> LabelledTex
         ".csv": read_csv,
     }
     if path.suffix not in readers:
-        raise ValueError(f"{path}: unknown data format {path.suffix!r} (jsonl, txt or csv)")
+        raise DataSourceError(f"{path}: unknown data format {path.suffix!r} (jsonl, txt or csv)")
     return readers[path.suffix](path, skip_bad=skip_bad, **columns)
 
 

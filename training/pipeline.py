@@ -23,13 +23,14 @@ from tqdm import tqdm
 from schemas.bundle import BundleManifest, MemberSpec, Normalisation
 from schemas.settings import TrainingSettings
 from training.calibration import fit_temperature, fit_weights, nll
-from training.data import LabelledTexts, mix, read_split
-from training.encoders import ensure_encoder
+from training.data import DataSourceError, LabelledTexts, mix, read_split
+from training.encoders import PreparedEncoder, ensure_encoder
 from training.evaluate import REPORT_DIR, MemberRuns, evaluate_bundle, summary_lines
 from training.finetune import FinetuneConfig, finetune
 from training.profiles import MemberPlan, Profile, get_profile
 from training.quantisation import check_int8
 from training.report import write_report
+from training.sources import DataSource
 from worker.combine import combine
 from worker.normalize import normalise
 
@@ -39,24 +40,40 @@ def train_bundle(
     profile: str = "quick",
     output: Path | None = None,
     members: Sequence[str] | None = None,
+    sources: Sequence[DataSource] = (),
+    default_sources: bool = True,
+    own_encoders: Sequence[str] = (),
 ) -> Path:
     """Train the members of `profile` (all, or those named), write the bundle to `output`, and
-    return its path. Checkpoints are the profile's own, so a subset reuses finished members."""
-    chosen = get_profile(profile).subset(members)
+    return its path. Checkpoints are the profile's own, so a subset reuses finished members.
+
+    `sources` are trained on besides CARER train + goemotions_train, or instead of them when
+    `default_sources` is off; a bad source fails here, before any training. `own_encoders`
+    (local `transformers` directories or hub ids) join the profile as members of their own."""
+    chosen = get_profile(profile).with_encoders(own_encoders).subset(members)
     output = Path(output or settings.output_dir)
     started = time.monotonic()
-    train, validation = training_data(settings, chosen, Normalisation())
+    # every encoder before any training: a bad path or a failed download costs no training time
+    encoders = {
+        plan.name: ensure_encoder(plan.encoder, settings.encoders_dir, seed=settings.seed)
+        for plan in chosen.members
+    }
+    train, validation = training_data(
+        settings, chosen, Normalisation(), sources, defaults=default_sources
+    )
     for stale in output.parent.glob(f".{output.name}.partial-*"):  # left by a killed run
         shutil.rmtree(stale, ignore_errors=True)
     staging = output.parent / f".{output.name}.partial-{os.getpid()}"
     staging.mkdir(parents=True)
     try:
-        manifest, report = _build_in(staging, settings, chosen, train, validation)
+        manifest, report = _build_in(staging, settings, chosen, encoders, train, validation)
         report["training"] = {
             "profile": chosen.name,
             "seconds": round(time.monotonic() - started, 1),
             "resumed": any(spec.metrics["resumed_at_step"] for spec in manifest.members),
             "train_rows": len(train),
+            "train_sources": train.name,
+            "train_rows_skipped": train.skipped,
             "train_label_counts": train.label_counts(),
         }
         _record_metrics(staging, manifest, report)
@@ -76,13 +93,14 @@ def _build_in(
     staging: Path,
     settings: TrainingSettings,
     profile: Profile,
+    encoders: dict[str, PreparedEncoder],
     train: LabelledTexts,
     validation: LabelledTexts,
 ) -> tuple[BundleManifest, dict[str, Any]]:
     """Members and manifest into `staging`; return the saved manifest and the evaluation of
     the staged bundle."""
     trained = [
-        train_member(settings, profile, plan, train, validation, staging)
+        train_member(settings, profile, plan, encoders[plan.name], train, validation, staging)
         for plan in profile.members
     ]
     specs = tuple(spec for spec, _ in trained)
@@ -132,13 +150,24 @@ def weights_beat_mean(report: dict[str, Any]) -> bool:
 
 
 def training_data(
-    settings: TrainingSettings, profile: Profile, steps: Normalisation
+    settings: TrainingSettings,
+    profile: Profile,
+    steps: Normalisation,
+    sources: Sequence[DataSource] = (),
+    defaults: bool = True,
 ) -> tuple[LabelledTexts, LabelledTexts]:
-    """CARER train + goemotions_train (cut per profile), and CARER validation; normalised."""
-    carer = read_split(settings.data_dir, "carer-train")
-    reddit = read_split(settings.data_dir, "goemotions-train")
-    limits = [profile.carer_rows, profile.goemotions_rows]
-    train = mix([carer, reddit], seed=settings.seed, limits=limits)
+    """CARER train + goemotions_train (cut per profile) unless `defaults` is off, the whole of
+    each of `sources`, and CARER validation; normalised."""
+    parts = [source.read() for source in sources]  # the user's files first: fail before ours
+    limits: list[int | None] = [None] * len(parts)
+    if defaults:
+        carer = read_split(settings.data_dir, "carer-train")
+        reddit = read_split(settings.data_dir, "goemotions-train")
+        parts = [carer, reddit, *parts]
+        limits = [profile.carer_rows, profile.goemotions_rows, *limits]
+    if not parts:
+        raise DataSourceError("no training data: name a source, or keep the default sources")
+    train = mix(parts, seed=settings.seed, limits=limits)
     validation = read_split(settings.data_dir, "carer-validation")
     for data in (train, validation):
         data.texts = [normalise(text, steps) for text in data.texts]
@@ -149,6 +178,7 @@ def train_member(
     settings: TrainingSettings,
     profile: Profile,
     plan: MemberPlan,
+    encoder: PreparedEncoder,
     train: LabelledTexts,
     validation: LabelledTexts,
     staging: Path,
@@ -157,9 +187,9 @@ def train_member(
 
     Returns the manifest entry and the member's calibrated validation probabilities.
     """
-    encoder = ensure_encoder(plan.encoder, settings.encoders_dir, seed=settings.seed)
     config = dataclasses.replace(plan.finetune, seed=settings.seed + plan.seed_offset)
-    fingerprint = _fingerprint(plan.encoder, config, train)
+    identity = plan.encoder if encoder.digest is None else f"{plan.encoder}@{encoder.digest}"
+    fingerprint = _fingerprint(identity, config, train)
     run_dir = settings.checkpoints_dir / f"{profile.name}-{plan.name}-{fingerprint}"
     result = finetune(encoder.path, train, validation, config, run_dir, plan.name)
     labels = torch.tensor(validation.labels)

@@ -4,8 +4,10 @@
 unpacking included. `full` is the strongest ensemble (hours on a CPU, minutes on a GPU).
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import PurePath
 
 from training.finetune import FinetuneConfig
 
@@ -25,6 +27,10 @@ class Profile:
     members: tuple[MemberPlan, ...]
     carer_rows: int | None = None  # None: the whole CARER train split
     goemotions_rows: int | None = None  # None: the whole goemotions_train file
+    # how a user's own encoder (`--encoder`) is fine-tuned: a rate that suits base-size models
+    own_encoder_recipe: FinetuneConfig = FinetuneConfig(
+        epochs=1, learning_rate=5e-5, max_length=64, evals_per_epoch=1, bf16=True
+    )
 
     def subset(self, names: Sequence[str] | None) -> "Profile":
         """The same profile with only the members named (in profile order); None: all."""
@@ -35,6 +41,15 @@ class Profile:
         if unknown:
             raise ValueError(f"profile {self.name} has no member {unknown}; it has {known}")
         return replace(self, members=tuple(m for m in self.members if m.name in names))
+
+    def with_encoders(self, references: Sequence[str]) -> "Profile":
+        """The profile plus one member per own encoder (a local directory or a hub id), named
+        after its last path part and fine-tuned with `own_encoder_recipe`."""
+        added = tuple(
+            MemberPlan(name=member_name(ref), encoder=ref, finetune=self.own_encoder_recipe)
+            for ref in references
+        )
+        return replace(self, members=self.members + added)  # repeated names: refused below
 
     def __post_init__(self) -> None:
         if not self.members:
@@ -117,9 +132,19 @@ FULL = Profile(
             seed_offset=1,
         ),
     ),
+    own_encoder_recipe=_FULL_MPNET.finetune,
 )
 
 PROFILES = {profile.name: profile for profile in (QUICK, FULL)}
+
+
+def member_name(reference: str) -> str:
+    """`../models/My_BERT/` and `org/My_BERT` give `my-bert`: a name fit for a directory."""
+    last = PurePath(reference.rstrip("/")).name
+    name = re.sub(r"[^a-z0-9]+", "-", last.lower()).strip("-")
+    if not name:
+        raise ValueError(f"cannot name a member after encoder {reference!r}")
+    return name
 
 
 def get_profile(name: str) -> Profile:

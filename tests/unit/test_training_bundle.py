@@ -89,8 +89,11 @@ def test_report_files_say_which_targets_are_met(tiny_bundle: Path, tmp_path: Pat
 def tiny_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TrainingSettings:
     """Settings over tiny data; encoders are tiny random members; reports land in tmp_path."""
     encoders = tmp_path / "encoders"
+    real_ensure_encoder = pipeline.ensure_encoder
 
     def tiny_encoder(key: str, encoders_dir: Path, seed: int = 0) -> PreparedEncoder:
+        if key not in ENCODERS:  # a user's own encoder takes the real path
+            return real_ensure_encoder(key, encoders_dir, seed)
         path = encoders / key
         if not path.is_dir():
             write_tiny_member(path, seed=len(key))
@@ -194,3 +197,19 @@ def test_a_rebuild_from_finished_checkpoints_has_the_same_version(
     rebuilt = pipeline.train_bundle(tiny_training, profile="tiny", output=tmp_path / "rebuilt")
     versions = [BundleManifest.load(bundle).version for bundle in (fresh, rebuilt)]
     assert versions[0] == versions[1]  # the version names the content, not how it was reached
+
+
+def test_an_own_encoder_directory_becomes_a_member_of_its_own(
+    tiny_training: TrainingSettings, tmp_path: Path
+) -> None:
+    own = write_tiny_member(tmp_path / "My_Tiny-BERT", seed=7)
+    bundle = pipeline.train_bundle(
+        tiny_training, profile="tiny", output=tmp_path / "own", own_encoders=[str(own)]
+    )
+    manifest = BundleManifest.load(bundle)
+    assert [m.name for m in manifest.members] == ["first", "second", "my-tiny-bert"]
+    mine = manifest.members[2]
+    assert mine.base_model == str(own) and mine.package == f"local directory {own.resolve()}"
+    assert mine.tokenizer_family.startswith("own-")
+    assert mine.finetune["learning_rate"] == 5e-5  # the profile's recipe for own encoders
+    assert (bundle / "my-tiny-bert" / "config.json").is_file()  # the bundle carries it

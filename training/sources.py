@@ -1,0 +1,47 @@
+"""A user's own training data, named on the command line: `moodwatch train --source PATH`."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from training.data import (
+    DataSourceError,
+    LabelledTexts,
+    read_csv,
+    read_hf_dataset,
+    read_jsonl,
+    read_kaggle_txt,
+)
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """One file (`.jsonl`, `.csv`, Kaggle `.txt`) or a Hugging Face dataset directory.
+
+    The columns apply where the format has named fields (JSONL, CSV, datasets); `split` picks
+    a split of a `DatasetDict`.
+    """
+
+    path: Path
+    text_column: str = "text"
+    label_column: str = "label"
+    split: str | None = None
+    skip_bad: bool = False
+
+    def read(self) -> LabelledTexts:
+        path = self.path
+        if path.is_dir():
+            return read_hf_dataset(
+                path, self.split, self.text_column, self.label_column, self.skip_bad
+            )
+        if not path.is_file():
+            raise DataSourceError(f"{path}: no such file or dataset directory")
+        if path.suffix == ".jsonl":
+            return read_jsonl(path, self.text_column, self.label_column, self.skip_bad)
+        if path.suffix == ".csv":
+            return read_csv(path, self.text_column, self.label_column, self.skip_bad)
+        if path.suffix == ".txt":
+            return read_kaggle_txt(path, self.skip_bad)
+        raise DataSourceError(
+            f"{path}: unknown data format {path.suffix!r} "
+            "(.jsonl, .csv, Kaggle .txt, or a Hugging Face dataset directory)"
+        )
