@@ -234,7 +234,7 @@ def read_hf_dataset(
 
     rows = enumerate(zip(dataset[text_column], dataset[label_column], strict=True), start=1)
     data = _read_rows(where, rows, parse, skip_bad, unit="row")
-    data.name = where.name
+    data.name = path.name if where == path else f"{path.name}/{split}"
     return data
 
 

@@ -42,6 +42,7 @@ def test_a_dataset_dict_gives_train_unless_another_split_is_named(tmp_path: Path
         }
     ).save_to_disk(path)
     assert read_hf_dataset(path).labels == [1]
+    assert read_hf_dataset(path).name == "splits/train"  # as the manifest records the source
     assert read_hf_dataset(path, split="test").labels == [3]
     with pytest.raises(DataSourceError, match=r"no split 'dev'; it has \['test', 'train'\]"):
         read_hf_dataset(path, split="dev")
