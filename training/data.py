@@ -238,16 +238,21 @@ def read_hf_dataset(
     return data
 
 
-def read_file(path: Path, skip_bad: bool = False, **columns: str) -> LabelledTexts:
-    """Pick the reader by suffix: `.jsonl`, `.txt` (Kaggle), `.csv` (`text_column=...`)."""
-    readers: dict[str, Callable[..., LabelledTexts]] = {
-        ".jsonl": read_jsonl,
-        ".txt": read_kaggle_txt,
-        ".csv": read_csv,
-    }
-    if path.suffix not in readers:
-        raise DataSourceError(f"{path}: unknown data format {path.suffix!r} (jsonl, txt or csv)")
-    return readers[path.suffix](path, skip_bad=skip_bad, **columns)
+def read_file(
+    path: Path, skip_bad: bool = False, text_column: str = "text", label_column: str = "label"
+) -> LabelledTexts:
+    """Pick the reader by suffix: `.jsonl` and `.csv` (their text and label fields are named),
+    `.txt` (Kaggle)."""
+    if path.suffix == ".jsonl":
+        return read_jsonl(path, text_column, label_column, skip_bad)
+    if path.suffix == ".csv":
+        return read_csv(path, text_column, label_column, skip_bad)
+    if path.suffix == ".txt":
+        return read_kaggle_txt(path, skip_bad)
+    raise DataSourceError(
+        f"{path}: unknown data format {path.suffix!r} "
+        "(.jsonl, .csv, Kaggle .txt, or a Hugging Face dataset directory)"
+    )
 
 
 def read_split(data_dir: Path, split: str) -> LabelledTexts:

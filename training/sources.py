@@ -3,14 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.data import (
-    DataSourceError,
-    LabelledTexts,
-    read_csv,
-    read_hf_dataset,
-    read_jsonl,
-    read_kaggle_txt,
-)
+from training.data import DataSourceError, LabelledTexts, read_file, read_hf_dataset
 
 
 @dataclass(frozen=True)
@@ -35,13 +28,4 @@ class DataSource:
             )
         if not path.is_file():
             raise DataSourceError(f"{path}: no such file or dataset directory")
-        if path.suffix == ".jsonl":
-            return read_jsonl(path, self.text_column, self.label_column, self.skip_bad)
-        if path.suffix == ".csv":
-            return read_csv(path, self.text_column, self.label_column, self.skip_bad)
-        if path.suffix == ".txt":
-            return read_kaggle_txt(path, self.skip_bad)
-        raise DataSourceError(
-            f"{path}: unknown data format {path.suffix!r} "
-            "(.jsonl, .csv, Kaggle .txt, or a Hugging Face dataset directory)"
-        )
+        return read_file(path, self.skip_bad, self.text_column, self.label_column)
