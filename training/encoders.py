@@ -230,8 +230,8 @@ def external_encoder(reference: str) -> PreparedEncoder:
         path=directory,
         base_model=reference,
         package=package,
-        tokenizer_family=f"own-{_files_digest(directory, TOKENIZER_FILES)}",
-        digest=_files_digest(directory, None),
+        tokenizer_family=f"own-{_tokenizer_digest(directory)}",
+        digest=_state_digest(directory),
     )
 
 
@@ -247,15 +247,19 @@ def _from_hub(reference: str) -> Path:
         ) from None
 
 
-def _files_digest(directory: Path, names: tuple[str, ...] | None) -> str:
-    """A short digest of the named files' contents (`None`: every file's name, size, mtime)."""
+def _tokenizer_digest(directory: Path) -> str:
+    """A short digest of the tokenizer files' contents: equal only for the same vocabulary."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.rglob("*")):
+        if path.name in TOKENIZER_FILES and path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _state_digest(directory: Path) -> str:
+    """A short digest of every file's name, size and mtime: cheap, and changes with any edit."""
     digest = hashlib.sha256()
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        if names is None:
-            stat = path.stat()
-            digest.update(
-                f"{path.relative_to(directory)}:{stat.st_size}:{stat.st_mtime_ns};".encode()
-            )
-        elif path.name in names:
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        stat = path.stat()
+        digest.update(f"{path.relative_to(directory)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
     return digest.hexdigest()[:12]
