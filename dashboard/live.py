@@ -68,6 +68,17 @@ class WorkerHealth:
     lag: float | None  # records behind the log end over the worker's partitions
     stored_total: float | None
     problem: str | None = None  # why the metrics could not be read
+    duplicates_total: float | None = None  # posts skipped as already stored (replays)
+
+    @property
+    def detail(self) -> str:
+        """One line under the status: why it is unknown, or the lag and the skipped posts."""
+        if self.problem is not None:
+            return self.problem
+        parts = [] if self.lag is None else [f"lag {self.lag:,.0f} records"]
+        if self.duplicates_total:
+            parts.append(f"{self.duplicates_total:,.0f} already stored, skipped")
+        return " · ".join(parts)
 
     @property
     def status(self) -> str:
@@ -79,7 +90,7 @@ class WorkerHealth:
 
 
 def scrape_worker(url: str) -> WorkerHealth:
-    """Read the worker's /metrics page: consumer lag and posts stored."""
+    """Read the worker's /metrics page: consumer lag, posts stored and posts skipped."""
     try:
         with urllib.request.urlopen(url, timeout=METRICS_TIMEOUT_S) as response:  # noqa: S310
             body = response.read().decode("utf-8", errors="replace")
@@ -94,4 +105,5 @@ def scrape_worker(url: str) -> WorkerHealth:
     return WorkerHealth(
         lag=values.get("moodwatch_consumer_lag"),
         stored_total=values.get("moodwatch_posts_stored_total"),
+        duplicates_total=values.get("moodwatch_posts_duplicate_total"),
     )

@@ -63,13 +63,14 @@ def render_kpis(data: PageData, rate_fallback: float | None) -> None:
         border=True,
     )
     worker = data.worker
-    detail = worker.problem or (f"lag {worker.lag:,.0f} records" if worker.lag is not None else "")
     columns[4].metric(
         "Worker",
         worker.status,
-        delta=detail or None,
+        delta=worker.detail or None,
         delta_color="off",
         delta_arrow="off",
+        help="From the worker's /metrics: records behind the log end, and posts skipped "
+        "because their id was already stored (a replayed file, a re-delivery).",
         border=True,
     )
     columns[5].metric(

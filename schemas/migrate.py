@@ -6,8 +6,10 @@ import structlog
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 from tenacity import retry, stop_after_delay, wait_exponential
 
+from schemas.exit_codes import ExitCode, UserError
 from schemas.settings import DatabaseSettings
 
 log = structlog.get_logger(__name__)
@@ -33,6 +35,15 @@ def wait_for_database(db: DatabaseSettings) -> None:
 
 
 def upgrade_to_head(db: DatabaseSettings) -> None:
-    wait_for_database(db)
+    """Raises `UserError` (exit SERVICE_UNREACHABLE) when PostgreSQL never answered."""
+    try:
+        wait_for_database(db)
+    except OperationalError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0]  # psycopg's own first line
+        raise UserError(
+            f"cannot connect to PostgreSQL at {db.host}:{db.port}: {reason}",
+            hint="is it up? `moodwatch services up` starts it; MOODWATCH_DB_* say where, as whom",
+            exit_code=ExitCode.SERVICE_UNREACHABLE,
+        ) from exc
     command.upgrade(alembic_config(db), "head")
     log.info("schema at head")

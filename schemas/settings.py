@@ -176,6 +176,20 @@ class DashboardSettings(_Base):
         return self
 
 
+class MigrateSettings(_Base):
+    """`moodwatch migrate`: connects as the write role; the read-only role is only named."""
+
+    model_config = SettingsConfigDict(env_prefix="MOODWATCH_MIGRATE_", frozen=True, extra="ignore")
+
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+
+    @model_validator(mode="after")
+    def _checks(self) -> "MigrateSettings":
+        _production_checks(self.runtime, self.db, readonly=False)
+        return self
+
+
 class TrainingSettings(_Base):
     model_config = SettingsConfigDict(env_prefix="MOODWATCH_TRAIN_", frozen=True, extra="ignore")
 

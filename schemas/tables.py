@@ -1,10 +1,14 @@
-"""SQLAlchemy 2 tables. Alembic owns the schema; these mirror its newest revision."""
+"""SQLAlchemy 2 tables. Alembic owns the schema; these mirror its newest revision, indexes and
+constraints included, so that `alembic revision --autogenerate` finds nothing to change
+(tests/integration/test_schema_mirror.py holds them to it)."""
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Column,
     DateTime,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -39,6 +43,15 @@ posts = Table(
     Column("kafka_topic", String(255), nullable=False),
     Column("kafka_partition", Integer, nullable=False),
     Column("kafka_offset", BigInteger, nullable=False),
+    CheckConstraint(f"label IN {LABELS!r}", name="posts_label_known"),
+    Index("posts_created_at", "created_at"),
+    Index("posts_source_created_at", "source", "created_at"),
+    Index("posts_author", "author"),
+    Index("posts_uncertainty", "uncertainty"),
+    # keyword search on the dashboard (pg_trgm, created by revision 0001)
+    Index(
+        "posts_text_trgm", "text", postgresql_using="gin", postgresql_ops={"text": "gin_trgm_ops"}
+    ),
 )
 
 

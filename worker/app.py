@@ -3,12 +3,15 @@
 import os
 import signal
 import threading
+import warnings
 from typing import Any
 
 import structlog
 from kafka import KafkaConsumer, KafkaProducer
+from kafka.errors import KafkaError
 from sqlalchemy import Engine, create_engine
 
+from schemas.exit_codes import ExitCode
 from schemas.settings import WorkerSettings
 from worker.allocator import keep_freed_memory
 from worker.batching import PendingBatch
@@ -18,15 +21,15 @@ from worker.logs import configure_logging
 from worker.metrics import serve_metrics
 from worker.redis_side import RedisSide
 from worker.stall_watch import ConsumerStalled, StallWatch
+from worker.startup import bundle_unreadable, check_bundle, kafka_logs_quiet, kafka_unreachable
 from worker.store import PostgresSink
 from worker.stream import GaveUpStoring, StreamProcessor
 
 log = structlog.get_logger(__name__)
-EXIT_DLQ_CAP = 3
-EXIT_DB_DOWN_AT_STOP = 4
-EXIT_DLQ_UNAVAILABLE = 5
-EXIT_STALLED = 6
 SESSION_TIMEOUT_MS = 10_000
+# How long the first connection to Kafka may take before the worker gives up (exit 7); the
+# client's default (30 s) made a typo in MOODWATCH_KAFKA_BOOTSTRAP_SERVERS slow to report.
+BOOTSTRAP_TIMEOUT_MS = 10_000
 
 
 def make_consumer(settings: WorkerSettings) -> Any:
@@ -45,6 +48,7 @@ def make_consumer(settings: WorkerSettings) -> Any:
         # the broker answers a fetch as soon as one record is there (fetch_min_bytes=1), so
         # a long wait costs no latency and keeps an idle consumer from asking 200 times a second
         fetch_max_wait_ms=500,
+        bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
     )
 
 
@@ -66,7 +70,22 @@ def make_dlq_producer(settings: WorkerSettings) -> Any:
         acks="all",
         linger_ms=5,
         max_request_size=1_048_000,
+        bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
     )
+
+
+def connect_kafka(settings: WorkerSettings) -> tuple[Any, Any]:
+    """The consumer and the dead-letter producer; a broker that never answered is `UserError`."""
+    with kafka_logs_quiet():
+        try:
+            consumer = make_consumer(settings)
+        except KafkaError as exc:
+            raise kafka_unreachable(settings.kafka.bootstrap_servers, exc) from exc
+        try:
+            return consumer, make_dlq_producer(settings)
+        except KafkaError as exc:
+            consumer.close(autocommit=False)
+            raise kafka_unreachable(settings.kafka.bootstrap_servers, exc) from exc
 
 
 def make_engine(
@@ -124,43 +143,55 @@ def _load_predictor(settings: WorkerSettings) -> Predicts:
     keep_freed_memory()
     from worker.predictor import EnsemblePredictor  # torch import: only when really needed
 
-    return EnsemblePredictor.load(
-        settings.bundle_path, settings.device, int8=settings.int8, bf16=settings.bf16
-    )
+    try:
+        with warnings.catch_warnings():  # torch's notice about its own int8 internals
+            warnings.filterwarnings("ignore", "torch.quantize_per", UserWarning)
+            return EnsemblePredictor.load(
+                settings.bundle_path, settings.device, int8=settings.int8, bf16=settings.bf16
+            )
+    except (OSError, ValueError) as exc:  # a member directory missing or broken
+        raise bundle_unreadable(settings.bundle_path, str(exc)) from exc
 
 
 def run_worker(settings: WorkerSettings, predictor: Predicts | None = None) -> int:
     """Run until a signal; return the process exit code."""
     configure_logging(settings.runtime)
-    predictor = predictor or _load_predictor(settings)
-    serve_metrics(settings.metrics_port)
-    consumer, dlq_producer = make_consumer(settings), make_dlq_producer(settings)
+    if predictor is None:
+        check_bundle(settings.bundle_path)
+        predictor = _load_predictor(settings)
+    metrics_port = serve_metrics(settings.metrics_port)
+    consumer, dlq_producer = connect_kafka(settings)
     processor = build_processor(settings, predictor, consumer, dlq_producer)
     subscribe(consumer, settings.kafka.topic, processor)
     stop = threading.Event()
     _stop_on_signals(stop)
-    log.warning("worker started", topic=settings.kafka.topic, bundle=predictor.version)
+    log.warning(
+        "worker started",
+        topic=settings.kafka.topic,
+        bundle=predictor.version,
+        metrics_port=metrics_port,
+    )
     try:
         processor.run(stop)
     except DlqLimitExceeded as exc:
         log.error("dead-letter cap reached; stopping", error=str(exc))
-        return EXIT_DLQ_CAP
+        return ExitCode.DLQ_CAP
     except GaveUpStoring as exc:
         log.error("stopped with the open batch uncommitted", error=str(exc))
-        return EXIT_DB_DOWN_AT_STOP
+        return ExitCode.DB_DOWN_AT_STOP
     except DeadLetterUnavailable as exc:
         log.error(
             "dead letters undeliverable; stopped with the open batch uncommitted", error=str(exc)
         )
-        return EXIT_DLQ_UNAVAILABLE
+        return ExitCode.DLQ_UNAVAILABLE
     except ConsumerStalled as exc:
         log.error(
             "consumer stalled; exiting so that a restart rejoins (nothing committed is lost)",
             error=str(exc),
         )
-        return EXIT_STALLED
+        return ExitCode.STALLED
     finally:
         dlq_producer.close(timeout=10)
         consumer.close(autocommit=False)
     log.warning("worker stopped cleanly")
-    return 0
+    return ExitCode.OK

@@ -1,16 +1,43 @@
 """The `moodwatch` command: one entry point for services, migrations, training, worker, feeding."""
 
 import os
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="moodwatch: a streaming social-media emotion monitor.", no_args_is_help=True)
+from schemas.exit_codes import ExitCode, exit_codes_help
+
+# Tracebacks are for bugs: worker.cli_main turns a person's mistakes into a line or two.
+app = typer.Typer(
+    help="moodwatch: a streaming social-media emotion monitor.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 services_app = typer.Typer(
     help="Local Kafka, PostgreSQL and Redis on loopback.", no_args_is_help=True
 )
 app.add_typer(services_app, name="services")
+SETTINGS_NOTE = "`moodwatch settings` lists each variable with its value, default and source."
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"moodwatch {metadata.version('moodwatch')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """moodwatch: a streaming social-media emotion monitor."""
 
 
 @services_app.command("up")
@@ -41,16 +68,36 @@ def services_status() -> None:
         typer.echo(f"{name:10s} {'up' if ok else 'down'}")
 
 
-@app.command()
+@app.command(
+    epilog="Reads MOODWATCH_DB_* (connects as the write role; MOODWATCH_ENV=production refuses "
+    f"its placeholder password) and MOODWATCH_ENV. {SETTINGS_NOTE}\n\n"
+    + exit_codes_help(ExitCode.OK, ExitCode.BAD_SETTINGS, ExitCode.SERVICE_UNREACHABLE)
+)
 def migrate() -> None:
-    """Wait for PostgreSQL, then bring the schema to the newest Alembic revision."""
+    """Wait for PostgreSQL (up to a minute), then bring the schema to the newest revision."""
     from schemas.migrate import upgrade_to_head
-    from schemas.settings import DatabaseSettings
+    from schemas.settings import MigrateSettings
 
-    upgrade_to_head(DatabaseSettings())
+    upgrade_to_head(MigrateSettings().db)
 
 
-@app.command()
+@app.command(
+    epilog="Reads MOODWATCH_WORKER_* (bundle, batching, device, dead-letter cap, metrics port: "
+    "taken, the next free one above it is used), MOODWATCH_KAFKA_*, MOODWATCH_DB_* (the write "
+    "role; production refuses its placeholder password), MOODWATCH_REDIS_*, MOODWATCH_ENV and "
+    f"MOODWATCH_LOG_*. {SETTINGS_NOTE}\n\n"
+    + exit_codes_help(
+        ExitCode.OK,
+        ExitCode.BAD_SETTINGS,
+        ExitCode.DLQ_CAP,
+        ExitCode.DB_DOWN_AT_STOP,
+        ExitCode.DLQ_UNAVAILABLE,
+        ExitCode.STALLED,
+        ExitCode.SERVICE_UNREACHABLE,
+        ExitCode.NO_BUNDLE,
+        ExitCode.PORT_IN_USE,
+    )
+)
 def worker() -> None:
     """Consume the posts topic until SIGTERM/SIGINT."""
     from schemas.settings import WorkerSettings
@@ -61,16 +108,49 @@ def worker() -> None:
 
 @app.command()
 def produce(
-    source: Annotated[str, typer.Argument(help="a .jsonl/.csv/.txt file, or - for stdin")],
+    source: Annotated[
+        str, typer.Argument(help="a .jsonl/.csv/.tsv/.txt file (other names: --format), or -")
+    ],
     rate: Annotated[float, typer.Option(help="posts per second; 0 = as fast as possible")] = 0.0,
     limit: Annotated[int, typer.Option(help="stop after this many posts; 0 = all")] = 0,
-    text_column: Annotated[str, typer.Option(help="CSV column holding the text")] = "text",
-    id_column: Annotated[str, typer.Option(help="CSV/JSONL field holding the post id")] = "id",
-    source_name: Annotated[str, typer.Option("--source-name", help="`source` field")] = "replay",
+    input_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="auto (by suffix; a .txt whose lines all end in ;<emotion> is Kaggle "
+            "text;label, else one post per line; stdin: JSON objects and plain lines), "
+            "jsonl, csv, tsv, text or kaggle",
+        ),
+    ] = "auto",
+    text_column: Annotated[str, typer.Option(help="CSV/JSONL field holding the text")] = "text",
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            help="field holding the post id (default: id where a row has one; else an id is "
+            "made from the row's content, so a replay stores nothing twice)",
+            show_default=False,
+        ),
+    ] = None,
+    author_column: Annotated[
+        str | None, typer.Option(help="field for author (default: author)")
+    ] = None,
+    time_column: Annotated[
+        str | None, typer.Option(help="field for created_at, RFC 3339 (default: created_at)")
+    ] = None,
+    source_column: Annotated[
+        str | None, typer.Option(help="field for source (default: source)")
+    ] = None,
+    lang_column: Annotated[str | None, typer.Option(help="field for lang (default: lang)")] = None,
+    source_name: Annotated[
+        str, typer.Option("--source-name", help="`source` of rows without one")
+    ] = "replay",
     warp_days: Annotated[
         float, typer.Option(help="spread created_at evenly over the past N days (time-warp)")
     ] = 0.0,
-    id_prefix: Annotated[str, typer.Option(help="prefix for generated ids")] = "",
+    id_prefix: Annotated[str, typer.Option(help="a namespace before generated ids")] = "",
+    skip_bad_rows: Annotated[
+        bool, typer.Option(help="skip, report and count bad rows instead of stopping")
+    ] = False,
 ) -> None:
     """Feed posts into the posts topic, with a progress bar."""
     from schemas.settings import ProducerSettings
@@ -81,17 +161,25 @@ def produce(
             source=source,
             rate=rate,
             limit=limit,
+            format=input_format,
             text_column=text_column,
             id_column=id_column,
+            author_column=author_column,
+            time_column=time_column,
+            source_column=source_column,
+            lang_column=lang_column,
             source_name=source_name,
             warp_days=warp_days,
             id_prefix=id_prefix,
+            skip_bad_rows=skip_bad_rows,
         )
-        sent = produce_file(ProducerSettings(), options)
+        result = produce_file(ProducerSettings(), options)
     except ProduceError as error:
-        typer.echo(f"Error: {error}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"produced {sent} posts")
+        for line in error.lines():
+            typer.echo(line, err=True)
+        raise typer.Exit(error.exit_code) from None
+    skipped = f" ({result.skipped} bad rows skipped)" if result.skipped else ""
+    typer.echo(f"produced {result.sent} posts{skipped}")
 
 
 @app.command()
@@ -169,7 +257,12 @@ def train(
     typer.echo(f"bundle written to {bundle}")
 
 
-@app.command()
+@app.command(
+    epilog="Reads MOODWATCH_DASHBOARD_* (port, refresh, worker metrics URL), MOODWATCH_DB_* (the "
+    "read-only role; production refuses its placeholder password), MOODWATCH_REDIS_* and "
+    f"MOODWATCH_ENV. {SETTINGS_NOTE}\n\n"
+    + exit_codes_help(ExitCode.OK, ExitCode.BAD_SETTINGS, ExitCode.PORT_IN_USE)
+)
 def dashboard() -> None:
     """Run the Streamlit dashboard in the foreground."""
     from dashboard.launch import run_dashboard
@@ -179,12 +272,45 @@ def dashboard() -> None:
 
 
 @app.command()
-def settings() -> None:
-    """Print every MOODWATCH_* environment variable with its default, as a Markdown table."""
-    from schemas.settings_doc import markdown_table
+def settings(
+    defaults: Annotated[
+        bool, typer.Option("--defaults", help="print the Markdown table of defaults (README)")
+    ] = False,
+) -> None:
+    """Print every MOODWATCH_* variable: its effective value, default and source (env/default).
 
-    typer.echo(markdown_table())
+    Secrets show as ******** (or as the development placeholder); invalid values and the
+    production checks each command applies are reported after the table (exit 2).
+    """
+    from schemas.settings_doc import effective_table, markdown_table, settings_problems
+
+    if defaults:
+        typer.echo(markdown_table())
+        return
+    typer.echo(effective_table())
+    warnings, errors = settings_problems()
+    for line in warnings + [f"Error: {error}" for error in errors]:
+        typer.echo(line, err=True)
+    if errors:
+        raise typer.Exit(ExitCode.BAD_SETTINGS)
 
 
-if __name__ == "__main__":
-    app()
+@app.command(epilog=exit_codes_help(ExitCode.OK, ExitCode.SERVICE_UNREACHABLE))
+def dlq(
+    limit: Annotated[int, typer.Option(help="the newest N dead letters; 0 = all")] = 20,
+    follow: Annotated[bool, typer.Option(help="then wait for new ones (Ctrl-C stops)")] = False,
+) -> None:
+    """Print dead letters (MOODWATCH_KAFKA_DLQ_TOPIC): time, origin, reason, value.
+
+    Reads without joining a consumer group, so the worker's offsets are not touched.
+    """
+    from schemas.settings import KafkaSettings
+    from worker.dlq_reader import show_dead_letters
+
+    show_dead_letters(KafkaSettings(), limit, follow, typer.echo)
+
+
+if __name__ == "__main__":  # `python -m worker.cli`: the same entry point as the script
+    from worker.cli_main import main
+
+    main()

@@ -7,21 +7,40 @@ Kafka); this module paces the sends, shows progress, and counts what the broker 
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 from tqdm import tqdm
 
+from schemas.exit_codes import ExitCode
 from schemas.settings import KafkaSettings, ProducerSettings
 from worker.post_plan import MessagePlan, ProduceOptions, encode_message, plan_messages
 from worker.post_sources import STDIN, ProduceError, SourceError
 
-__all__ = ["ProduceError", "ProduceOptions", "RateSchedule", "SourceError", "produce_file"]
+__all__ = [
+    "ProduceError",
+    "ProduceOptions",
+    "Produced",
+    "RateSchedule",
+    "SourceError",
+    "produce_file",
+]
 
 LINGER_MS = 5
 CLOSE_TIMEOUT_S = 10.0
+MAX_REPORTED_ROWS = 20  # past this, one line says how many more: the count is what matters
+KAFKA_HINT = "start it with `moodwatch services up`, or set MOODWATCH_KAFKA_BOOTSTRAP_SERVERS"
+
+
+@dataclass(frozen=True)
+class Produced:
+    """What a run did: posts the broker acknowledged, bad rows left out (--skip-bad-rows)."""
+
+    sent: int
+    skipped: int = 0
 
 
 class RateSchedule:
@@ -74,21 +93,32 @@ class DeliveryTracker:
         if self.failed:
             raise ProduceError(
                 f"{self.failed} posts were not delivered to {topic!r} "
-                f"({self.acked} were): {self.first_error}"
+                f"({self.acked} were): {self.first_error}",
+                exit_code=ExitCode.SERVICE_UNREACHABLE,
             )
 
 
+def _to_stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
 def produce_file(
-    settings: ProducerSettings, options: ProduceOptions, *, stdin: TextIO | None = None
-) -> int:
+    settings: ProducerSettings,
+    options: ProduceOptions,
+    *,
+    stdin: TextIO | None = None,
+    warn: Callable[[str], None] = _to_stderr,
+) -> Produced:
     """Send the posts of `options.source` to `settings.kafka.topic`; return how many the broker
-    acknowledged. Every row is validated before the first send. Raises `ProduceError` (a
+    acknowledged and how many bad rows were skipped (each reported to `warn` before the first
+    send). Every row is validated before the first send. Raises `ProduceError` (a
     `ValueError`) for bad input, an unreachable broker or undelivered posts."""
     if options.source == STDIN and stdin is None:
         stdin = sys.stdin
     plan = plan_messages(options, stdin=stdin)
+    report_skipped(plan.skipped, warn)
     if plan.total == 0:
-        return 0
+        return Produced(0, len(plan.skipped))
     producer = connect(settings.kafka, options.compression)
     tracker = DeliveryTracker()
     try:
@@ -99,7 +129,15 @@ def produce_file(
     finally:
         producer.close(timeout=CLOSE_TIMEOUT_S)
     tracker.raise_if_failed(settings.kafka.topic)
-    return tracker.acked
+    return Produced(tracker.acked, len(plan.skipped))
+
+
+def report_skipped(errors: Sequence[SourceError], warn: Callable[[str], None]) -> None:
+    """Each skipped row as `file:line: reason`, the first MAX_REPORTED_ROWS of them."""
+    for error in errors[:MAX_REPORTED_ROWS]:
+        warn(str(error))
+    if len(errors) > MAX_REPORTED_ROWS:
+        warn(f"... and {len(errors) - MAX_REPORTED_ROWS} more")
 
 
 def connect(kafka: KafkaSettings, compression: str | None = None) -> Any:
@@ -114,17 +152,22 @@ def connect(kafka: KafkaSettings, compression: str | None = None) -> Any:
         )
     except KafkaError as error:
         raise ProduceError(
-            f"cannot reach Kafka at {kafka.bootstrap_servers} ({error}); is it running? "
-            "(`moodwatch services up`, or set MOODWATCH_KAFKA_BOOTSTRAP_SERVERS)"
+            f"cannot reach Kafka at {kafka.bootstrap_servers} ({error})",
+            KAFKA_HINT,
+            ExitCode.SERVICE_UNREACHABLE,
         ) from error
     except (RuntimeError, ValueError) as error:  # e.g. a compression codec's library missing
         raise ProduceError(f"cannot create the Kafka producer: {error}") from error
 
 
 def _delivery_error(kafka: KafkaSettings, error: KafkaError) -> ProduceError:
-    hint = " (does the topic exist?)" if isinstance(error, KafkaTimeoutError) else ""
+    """A timeout means no broker answered for the topic (down, or no such topic); any other
+    Kafka error is about what was sent (say, a post over the broker's size limit)."""
     where = f"Kafka at {kafka.bootstrap_servers}, topic {kafka.topic!r}"
-    return ProduceError(f"{where}: {error}{hint}")
+    if isinstance(error, KafkaTimeoutError):
+        hint = f"is it running, and does the topic exist? ({KAFKA_HINT})"
+        return ProduceError(f"{where}: {error}", hint, ExitCode.SERVICE_UNREACHABLE)
+    return ProduceError(f"{where}: {error}")
 
 
 def _send_all(

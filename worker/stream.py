@@ -20,6 +20,7 @@ from worker import metrics
 from worker.batching import PendingBatch
 from worker.dead_letters import DeadLetterQueue, DeadLetterUnavailable, DlqLimit
 from worker.decode import Coordinates, InvalidMessage, decode
+from worker.duplicate_report import DuplicateReport
 from worker.labeller import Labeller
 from worker.redis_side import RedisSide
 from worker.stall_watch import StallWatch
@@ -58,6 +59,7 @@ class StreamProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
         self._batch = batch
         self._give_up_after_stop_s = give_up_after_stop_s
         self._watch = stall_watch
+        self._duplicates = DuplicateReport()
         self._retrying = False
         self._revoked: set[TopicPartition] = set()
         self._stop = threading.Event()
@@ -163,15 +165,20 @@ class StreamProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
                 self._wait_paused(min(MAX_BACKOFF_S, 0.2 * 2**attempt))
 
     def _write(self, labelled: Sequence[LabelledPost]) -> int:
+        """Store the batch; return the new rows and report the ones already stored."""
         try:
-            return self._sink.write(labelled)
+            stored = self._sink.write(labelled)
+            self._duplicates.skipped(len(labelled) - stored)
+            return stored
         except StoreRejected:
             if len(labelled) == 1:
                 raise
         stored = 0
         for item in labelled:  # find the rows the database refuses; keep the rest
             try:
-                stored += self._sink.write([item])
+                new = self._sink.write([item])
+                stored += new
+                self._duplicates.skipped(1 - new)
             except StoreRejected as exc:
                 decoded = item.decoded
                 self._dead_letter(

@@ -32,6 +32,7 @@ class FaultStack:
     @classmethod
     def create(cls, state_dir: Path = STATE_DIR) -> "FaultStack":
         db = DatabaseSettings(
+            name="moodwatch",  # its own cluster: not the test session's database name
             port=PG_PORT,
             password=SecretStr(f"pw-app-{secrets.token_hex(8)}"),
             readonly_password=SecretStr(f"pw-ro-{secrets.token_hex(8)}"),

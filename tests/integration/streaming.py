@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 WATCHED: list[tuple[subprocess.Popen[bytes], Path]] = []  # workers whose death fails a wait
+CREATED: list[tuple[str, str]] = []  # (bootstrap servers, topic): deleted after the session
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
@@ -81,6 +82,7 @@ class Stream:
             )
         finally:
             admin.close()
+        CREATED.extend((kafka.bootstrap_servers, t) for t in (kafka.topic, kafka.dlq_topic))
         return cls(kafka=kafka, source=f"test-{tag}")
 
     def env(self) -> dict[str, str]:

@@ -1,0 +1,50 @@
+"""Posts skipped as already stored: counted, and said without a line per batch."""
+
+import pytest
+import structlog
+
+from worker import metrics
+from worker.duplicate_report import REPORT_EVERY_S, DuplicateReport
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def counted() -> float:
+    return metrics.POSTS_DUPLICATE._value.get()  # type: ignore[attr-defined, no-any-return]
+
+
+def test_every_skipped_post_is_counted_in_the_metric() -> None:
+    report, before = DuplicateReport(Clock()), counted()
+    report.skipped(3)
+    report.skipped(0)
+    report.skipped(2)
+    assert counted() - before == 5
+
+
+def test_the_first_skip_is_logged_at_once_then_at_most_once_a_minute() -> None:
+    clock = Clock()
+    report = DuplicateReport(clock)
+    with structlog.testing.capture_logs() as logs:
+        report.skipped(4)
+        clock.now += REPORT_EVERY_S - 1
+        report.skipped(5)
+        report.skipped(6)
+        clock.now += 1
+        report.skipped(7)
+    assert [(entry["log_level"], entry["posts"]) for entry in logs] == [
+        ("warning", 4),
+        ("warning", 18),
+    ]
+
+
+@pytest.mark.parametrize("posts", [0, -1])
+def test_nothing_skipped_says_nothing(posts: int) -> None:
+    with structlog.testing.capture_logs() as logs:
+        DuplicateReport(Clock()).skipped(posts)
+    assert logs == []

@@ -1,0 +1,148 @@
+"""One input row of `moodwatch produce` as a `RawPost`, and the errors that name a bad one.
+
+A JSON object or CSV row becomes a `RawPost` here: the fields the post message carries, read
+through the user's column mapping, with their types checked. Readers of the file formats live
+in `worker.post_formats`; turning a `RawPost` into a `PostMessage` is `worker.post_plan`'s job.
+"""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.exit_codes import ExitCode, UserError
+
+
+class ProduceError(UserError, ValueError):
+    """A user mistake while producing (bad option, bad row, unreachable broker): its message
+    (and hint) are meant to be shown alone, without a traceback. A `ValueError` too, so that
+    callers that caught the old `ValueError` still do."""
+
+
+class SourceError(ProduceError):
+    """A bad input row; the message starts with `file:line:`."""
+
+    def __init__(self, where: str, line: int, problem: str) -> None:
+        super().__init__(f"{where}:{line}: {problem}")
+        self.where = where
+        self.line = line
+        self.problem = problem
+
+
+def settings_error(problem: str, hint: str = "") -> ProduceError:
+    """A bad command-line option: exit code BAD_SETTINGS, as for any `moodwatch` command."""
+    return ProduceError(problem, hint, ExitCode.BAD_SETTINGS)
+
+
+# The CLI option that maps each post field, for messages that tell the user what to change.
+COLUMN_OPTIONS = {
+    "text": "--text-column",
+    "id": "--id-column",
+    "author": "--author-column",
+    "created_at": "--time-column",
+    "source": "--source-column",
+    "lang": "--lang-column",
+}
+OPTIONAL_FIELDS = ("author", "created_at", "source", "lang")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which input field holds each post field. None means "the post field's own name, when a
+    row has it"; a name the user gave must be there (a typo must not pass silently)."""
+
+    text: str = "text"
+    id: str | None = None
+    author: str | None = None
+    created_at: str | None = None
+    source: str | None = None
+    lang: str | None = None
+
+    def name(self, field: str) -> str:
+        given: str | None = getattr(self, field)
+        return given or field
+
+    def named(self) -> dict[str, str]:
+        """{post field: input field} for the fields the user mapped (text always counts)."""
+        fields = ("text", "id", *OPTIONAL_FIELDS)
+        return {field: getattr(self, field) for field in fields if getattr(self, field)}
+
+
+@dataclass(frozen=True)
+class RawPost:
+    """One input row, its types checked; `post_id` is None when the row has none.
+
+    `created_at` is the time as written in the input (PostMessage validates it) and `label`
+    a free-form string: both, with the other fields, make the row's generated id.
+    """
+
+    line: int
+    text: str
+    post_id: str | None = None
+    label: str | None = None
+    author: str | None = None
+    lang: str | None = None
+    source: str | None = None
+    created_at: str | None = None
+    meta: Mapping[str, Any] | None = None
+
+
+DEFAULT_COLUMNS = Columns()
+Row = RawPost | SourceError  # readers yield a bad row's error instead of stopping
+
+
+def post_from_mapping(obj: Mapping[str, Any], line: int, where: str, columns: Columns) -> RawPost:
+    """Check the fields of a JSON object or CSV row and keep the ones a post message carries."""
+    text = obj.get(columns.text)
+    if not isinstance(text, str):
+        shown = "missing" if text is None else f"a {type(text).__name__}"
+        raise SourceError(where, line, f"field {columns.text!r} must be a string, is {shown}")
+    optional = {
+        field: _optional_str(obj, columns.name(field), where, line) for field in OPTIONAL_FIELDS
+    }
+    return RawPost(
+        line=line,
+        text=text,
+        post_id=_post_id(obj, columns, where, line),
+        label=label_of(obj),
+        meta=_meta(obj.get("meta"), where, line),
+        **optional,
+    )
+
+
+def _optional_str(obj: Mapping[str, Any], name: str, where: str, line: int) -> str | None:
+    value = obj.get(name)
+    if value is not None and not isinstance(value, str):
+        raise SourceError(where, line, f"field {name!r} must be a string")
+    return value
+
+
+def _post_id(obj: Mapping[str, Any], columns: Columns, where: str, line: int) -> str | None:
+    field = columns.name("id")
+    value = obj.get(field)
+    if value is None or value == "":
+        if columns.id is not None:  # named by the user: generating ids would store twice
+            raise SourceError(where, line, f"no {field!r} field (named by --id-column)")
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise SourceError(where, line, f"field {field!r} must be a string or an integer")
+
+
+def _meta(value: object, where: str, line: int) -> Mapping[str, Any] | None:
+    if value is None or isinstance(value, dict):
+        return value
+    raise SourceError(where, line, "field 'meta' must be a JSON object")
+
+
+def label_of(obj: Mapping[str, Any]) -> str | None:
+    """A row's label as given, as a string, never checked: inputs carry sentiments, scores or
+    emotions alike, and a label only rides along in `meta`. `label_name` wins over `label`
+    because datasets with both (the emotion files) put the readable name there."""
+    for field in ("label_name", "label"):
+        value = obj.get(field)
+        if value is not None and value != "":
+            return value if isinstance(value, str) else json.dumps(value)
+    return None
