@@ -14,10 +14,14 @@ COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
  && pip install -r requirements.txt
 COPY README.md ./
+# Local-services tooling (devstack/) stays out: compose runs Kafka, PostgreSQL and Redis.
 COPY schemas ./schemas
+COPY model ./model
 COPY worker ./worker
+COPY producer ./producer
 COPY training ./training
 COPY dashboard ./dashboard
+COPY cli ./cli
 RUN pip install --no-deps . && moodwatch --help > /dev/null
 
 FROM python:3.11-slim

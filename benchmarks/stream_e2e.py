@@ -21,8 +21,10 @@ from pathlib import Path
 from kafka import KafkaProducer
 from sqlalchemy import Engine, text
 
-from tests.integration.streaming import REPO, Stream
-from worker.producer import RateSchedule
+from devstack.streams import Stream
+from producer.send import RateSchedule
+
+REPO = Path(__file__).resolve().parents[1]
 
 POLL_S = 0.5
 
@@ -52,7 +54,7 @@ def worker(
         "MOODWATCH_REDIS_ENABLED": "false",
         **{f"MOODWATCH_WORKER_{k.upper()}": v for k, v in settings.items()},
     }
-    command = [*prefix, sys.executable, "-m", "worker.cli", "worker"]
+    command = [*prefix, sys.executable, "-m", "cli", "worker"]
     with log.open("ab") as sink:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=sink, stderr=sink)
     try:

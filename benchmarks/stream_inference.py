@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from worker.labeller import INFERENCE_BATCH_SIZE
-from worker.predictor import EnsemblePredictor
+from model.passes import INFERENCE_BATCH_SIZE
+from model.predictor import EnsemblePredictor
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from benchmarks import stream_inference as inference
 from benchmarks import stream_profile
 from benchmarks.stream_report import machine
 from benchmarks.stream_texts import load_texts
+from devstack.streams import Stream
+from model.passes import INFERENCE_BATCH_SIZE
+from model.predictor import EnsemblePredictor
 from schemas.settings import DatabaseSettings
-from tests.integration.streaming import Stream
-from worker.labeller import INFERENCE_BATCH_SIZE
-from worker.predictor import EnsemblePredictor
 
 
 def measure_inference(args: argparse.Namespace, texts: list[str]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.emotions import LABELS
-from worker.redis_side import live_key
+from schemas.redis_keys import live_key
 
 LIVE_MINUTES = 30  # counters read per refresh; the worker keeps them for hours
 METRICS_TIMEOUT_S = 0.5

@@ -1,1 +1,3 @@
-"""Contracts shared by every moodwatch component: messages, labels, tables, bundles, settings."""
+"""The contracts every component shares: post message, labels, prediction, tables and
+migrations, bundle manifest, Redis keys, settings and exit codes. Imports no other package of
+the project."""

@@ -61,8 +61,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _fresh_test_database(settings: ServicesSettings) -> None:
     """Drop and re-create the session's database (owner: the app role), migrate it to head."""
+    from devstack.postgres import provision
     from schemas.migrate import upgrade_to_head
-    from worker.services.postgres import provision
 
     for stale in stale_session_databases(settings.db.port):
         drop_database(settings.db.port, stale)
@@ -102,7 +102,7 @@ def services() -> Iterator[ServicesSettings]:
     The session's own database is made fresh and migrated; what the session generated (its
     database, its topics, and those of sessions killed before their end) goes at the end.
     """
-    from worker.services.manager import up
+    from devstack.manager import up
 
     settings = ServicesSettings()
     assert settings.db.name != ISOLATION.user_db(), "tests must not use the user's database"

@@ -169,7 +169,7 @@ def isolate(environ: MutableMapping[str, str], pid: int | None = None) -> Isolat
 
 def superuser_psql(port: int, sql: str, database: str = "postgres") -> str:
     """Run SQL as the cluster's superuser (the `postgres` OS user, peer authentication)."""
-    from worker.services.common import is_root
+    from devstack.common import is_root
 
     command = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"]
     command += ["-p", str(port), "-d", database]
@@ -238,9 +238,9 @@ def prepare_user_database(name: str) -> str:
     """
     from sqlalchemy import create_engine, text
 
+    from devstack.postgres import provision
     from schemas.migrate import upgrade_to_head
     from schemas.settings import ServicesSettings
-    from worker.services.postgres import provision
 
     db = DatabaseSettings(name=name)
     admin = create_engine(db.model_copy(update={"name": "postgres"}).url())

@@ -12,12 +12,12 @@ from typing import Annotated, Any, Literal, cast
 import numpy as np
 import typer
 
+from model.combine import Probs, combine
+from model.predictor import EnsemblePredictor
 from schemas.bundle import CombinationRule
 from training.data import LabelledTexts, read_split
 from training.metrics import classification_report
 from training.report import write_report
-from worker.combine import Probs, combine
-from worker.predictor import EnsemblePredictor
 
 REPORT_DIR = Path("benchmarks/results")
 # split name -> the key it has in reports ("ensemble.test.accuracy", "ensemble.ood.macro_f1")

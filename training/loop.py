@@ -14,11 +14,11 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from model.predictor import native_bf16
 from schemas.emotions import LABELS
 from training.batching import Tokenised, collate, inference_batches
 from training.checkpoints import TrainState, save_best, save_last
 from training.metrics import macro_f1
-from worker.predictor import native_bf16
 
 LOSS_SMOOTHING = 0.98  # the progress bar shows an exponential moving average of the loss
 

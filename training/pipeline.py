@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from model.combine import combine
+from model.normalize import normalise
 from schemas.bundle import BundleManifest, MemberSpec, Normalisation
 from schemas.settings import TrainingSettings
 from training.calibration import fit_temperature, fit_weights, nll
@@ -31,8 +33,6 @@ from training.profiles import MemberPlan, Profile, get_profile
 from training.quantisation import check_int8
 from training.report import write_report
 from training.sources import DataSource
-from worker.combine import combine
-from worker.normalize import normalise
 
 
 def train_bundle(

@@ -10,11 +10,11 @@ from typing import Any
 
 import torch
 
+from model.passes import INFERENCE_BATCH_SIZE
+from model.predictor import quantise_int8
 from training.batching import tokenise
 from training.data import LabelledTexts
 from training.loop import predict_logits
-from worker.labeller import INFERENCE_BATCH_SIZE
-from worker.predictor import quantise_int8
 
 INT8_MAX_ACCURACY_DROP = 0.005
 

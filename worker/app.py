@@ -11,12 +11,13 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 from sqlalchemy import Engine, create_engine
 
+from model.allocator import keep_freed_memory
+from model.passes import INFERENCE_BATCH_SIZE
 from schemas.exit_codes import ExitCode
 from schemas.settings import WorkerSettings
-from worker.allocator import keep_freed_memory
 from worker.batching import PendingBatch
 from worker.dead_letters import DeadLetterQueue, DeadLetterUnavailable, DlqLimit, DlqLimitExceeded
-from worker.labeller import INFERENCE_BATCH_SIZE, Labeller, Predicts
+from worker.labeller import Labeller, Predicts
 from worker.logs import configure_logging
 from worker.metrics import serve_metrics
 from worker.redis_side import RedisSide
@@ -141,7 +142,7 @@ def _load_predictor(settings: WorkerSettings) -> Predicts:
     # slower on a busy machine (other processes on the same cores); an explicit value wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     keep_freed_memory()
-    from worker.predictor import EnsemblePredictor  # torch import: only when really needed
+    from model.predictor import EnsemblePredictor  # torch import: only when really needed
 
     try:
         with warnings.catch_warnings():  # torch's notice about its own int8 internals

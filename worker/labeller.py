@@ -21,12 +21,6 @@ class Predicts(Protocol):
     ) -> list[Prediction]: ...
 
 
-# Texts per forward pass. The predictor length-sorts a whole micro-batch before cutting it
-# into passes of this size, so a micro-batch larger than this pads far less: on a 2-core CPU,
-# 256 posts in passes of 64 ran 1.5x faster than 64 posts in one pass (benchmarks/results).
-INFERENCE_BATCH_SIZE = 64
-
-
 class Labeller:
     def __init__(self, predictor: Predicts, redis_side: RedisSide, batch_size: int) -> None:
         self._predictor = predictor

@@ -6,7 +6,6 @@ dead Redis costs the worker nothing but the cache.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections import Counter
@@ -15,17 +14,14 @@ from datetime import datetime
 
 import redis
 import structlog
+from pydantic import ValidationError
 
 from schemas.messages import Prediction
+from schemas.redis_keys import live_key, prediction_key
 from schemas.settings import RedisSettings
 
 log = structlog.get_logger(__name__)
 RETRY_AFTER_S = 5.0
-LIVE_KEY = "moodwatch:live:{minute}"
-
-
-def live_key(minute: datetime) -> str:
-    return LIVE_KEY.format(minute=minute.strftime("%Y-%m-%dT%H:%M"))
 
 
 class RedisSide:
@@ -55,8 +51,7 @@ class RedisSide:
         self._down_until = 0.0
 
     def _key(self, normalised: str) -> str:
-        digest = hashlib.sha256(normalised.encode("utf-8")).hexdigest()
-        return f"moodwatch:pred:{self._version}:{digest}"
+        return prediction_key(self._version, normalised)
 
     def cached(self, normalised: Sequence[str]) -> list[Prediction | None]:
         client = self._usable()
@@ -68,7 +63,16 @@ class RedisSide:
             self._failed(exc)
             return [None] * len(normalised)
         self._recovered()
-        return [None if r is None else Prediction.model_validate_json(r) for r in raw]
+        return [None if r is None else self._decoded(r) for r in raw]
+
+    def _decoded(self, raw: bytes) -> Prediction | None:
+        """A corrupt entry (another writer, a truncated value) is a miss, not a crash: the
+        post is labelled again and the entry overwritten."""
+        try:
+            return Prediction.model_validate_json(raw)
+        except ValidationError as exc:
+            log.warning("corrupt prediction in the Redis cache; labelling again", error=str(exc))
+            return None
 
     def remember(self, normalised: Sequence[str], predictions: Sequence[Prediction]) -> None:
         client = self._usable()

@@ -8,8 +8,8 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import Engine, TextClause, text
 
+from producer.send import RateSchedule
 from tests.integration.streaming import Stream
-from worker.producer import RateSchedule
 
 
 def _rollup_mismatch(table: str, grain: str) -> TextClause:

@@ -35,8 +35,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def stack() -> Iterator[FaultStack]:
     """Up (cluster, roles, database, topics), migrated; stopped (data kept) after the session."""
+    from devstack.manager import down, up
     from schemas.migrate import upgrade_to_head
-    from worker.services.manager import down, up
 
     fault_stack = FaultStack.create()
     up(fault_stack.services)

@@ -27,7 +27,7 @@ def _ids(stream: Stream, numbers: Iterable[int]) -> list[str]:
 def test_postgres_stopped_for_30s_commits_nothing_and_loses_nothing(
     stack: FaultStack, engine: Engine, workers: Workers
 ) -> None:
-    from worker.services.manager import start_postgres, stop_postgres
+    from devstack.manager import start_postgres, stop_postgres
 
     stream = Stream.fresh(partitions=4, base=stack.kafka)
     stream.produce_posts(range(3000))
@@ -50,7 +50,7 @@ def test_postgres_stopped_for_30s_commits_nothing_and_loses_nothing(
 def test_redis_stopped_mid_stream_the_worker_goes_on_without_cache(
     stack: FaultStack, engine: Engine, workers: Workers
 ) -> None:
-    from worker.services.manager import start_redis, stop_redis
+    from devstack.manager import start_redis, stop_redis
 
     stream = Stream.fresh(partitions=4, base=stack.kafka)
     stream.produce_posts(range(2000))
@@ -93,7 +93,7 @@ def test_kafka_broker_restarted_mid_stream(
     stack: FaultStack, engine: Engine, workers: Workers, kill: bool
 ) -> None:
     """Dead letters are in flight too (1 in 50), so both clients live through the restart."""
-    from worker.services.manager import start_kafka, stop_kafka
+    from devstack.manager import start_kafka, stop_kafka
 
     stream = Stream.fresh(partitions=4, base=stack.kafka)
     first, second = range(3000), range(3000, 4000)

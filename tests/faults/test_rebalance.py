@@ -103,7 +103,7 @@ def test_a_rebalance_while_postgres_is_down_loses_nothing(
 ) -> None:
     """The survivor waits out the outage polling with its partitions paused; the partitions a
     rebalance hands it meanwhile must not be read past while its batch cannot be stored."""
-    from worker.services.manager import start_postgres, stop_postgres
+    from devstack.manager import start_postgres, stop_postgres
 
     stream = Stream.fresh(partitions=4, base=stack.kafka)
     survivor, victim = (workers.start(stream, log_level="INFO") for _ in range(2))

@@ -52,7 +52,7 @@ def test_the_read_only_role_cannot_write(
 
 
 def _service_logs(stack: FaultStack) -> str:
-    from worker.services.postgres import find_cluster
+    from devstack.postgres import find_cluster
 
     cluster = find_cluster(stack.services)
     paths = [stack.services.state_dir / "kafka" / "kafka.log"]
@@ -65,7 +65,7 @@ def test_credentials_never_appear_in_logs(
     stack: FaultStack, engine: Engine, workers: Workers
 ) -> None:
     """Workers at DEBUG through a database outage, a poison message, and a wrong password."""
-    from worker.services.manager import start_postgres, stop_postgres
+    from devstack.manager import start_postgres, stop_postgres
 
     stream = Stream.fresh(partitions=2, base=stack.kafka)
     stream.produce([b"{poison", *(stream.post(n) for n in range(300))])

@@ -98,7 +98,7 @@ class Workers:
         full_env = {**self.env(stream, log_level, settings or {}), **(env or {})}
         with log.open("ab") as sink:
             process = subprocess.Popen(
-                [sys.executable, "-m", "worker.cli", "worker"],
+                [sys.executable, "-m", "cli", "worker"],
                 cwd=REPO,
                 env=full_env,
                 stdout=sink,

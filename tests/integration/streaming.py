@@ -1,30 +1,23 @@
 """Helpers for streaming tests: unique topics, producing posts, awaiting conditions, SQL checks."""
 
-import json
 import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaProducer
-from kafka.admin import NewTopic
-from kafka.errors import KafkaError
-from kafka.structs import TopicPartition
 from sqlalchemy import Engine, text
 
-from schemas.settings import KafkaSettings
+from devstack.streams import CREATED, Stream
 
 REPO = Path(__file__).resolve().parents[2]
+__all__ = ["CREATED", "REPO", "Stream", "stored", "wait_for", "worker_process"]
 
 
 WATCHED: list[tuple[subprocess.Popen[bytes], Path]] = []  # workers whose death fails a wait
-CREATED: list[tuple[str, str]] = []  # (bootstrap servers, topic): deleted after the session
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
@@ -44,91 +37,6 @@ def wait_for(condition: Callable[[], Any], timeout: float = 60.0, what: str = "c
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(delay)  # polling interval of an awaited condition, not synchronisation
         delay = min(delay * 1.5, 0.5)
-
-
-@dataclass
-class Stream:
-    """One test's private topic, dead-letter topic, consumer group and `source` tag."""
-
-    kafka: KafkaSettings
-    source: str
-
-    @classmethod
-    def fresh(
-        cls,
-        partitions: int = 3,
-        base: KafkaSettings | None = None,
-        topic_configs: dict[str, str] | None = None,
-    ) -> "Stream":
-        """New topics on `base`'s brokers (default: the environment's); `topic_configs` are
-        broker settings of the posts topic, e.g. a larger `max.message.bytes`."""
-        tag = uuid.uuid4().hex[:10]
-        base = base or KafkaSettings()
-        kafka = base.model_copy(
-            update={
-                "topic": f"t-{tag}",
-                "dlq_topic": f"t-{tag}.dlq",
-                "group_id": f"g-{tag}",
-                "partitions": partitions,
-            }
-        )
-        admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
-        try:
-            admin.create_topics(
-                [
-                    NewTopic(kafka.topic, partitions, 1, topic_configs=topic_configs or {}),
-                    NewTopic(kafka.dlq_topic, 1, 1),
-                ]
-            )
-        finally:
-            admin.close()
-        CREATED.extend((kafka.bootstrap_servers, t) for t in (kafka.topic, kafka.dlq_topic))
-        return cls(kafka=kafka, source=f"test-{tag}")
-
-    def env(self) -> dict[str, str]:
-        return {
-            "MOODWATCH_KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
-            "MOODWATCH_KAFKA_TOPIC": self.kafka.topic,
-            "MOODWATCH_KAFKA_DLQ_TOPIC": self.kafka.dlq_topic,
-            "MOODWATCH_KAFKA_GROUP_ID": self.kafka.group_id,
-        }
-
-    def post(self, n: int, text: str | None = None) -> dict[str, Any]:
-        return {
-            "id": f"{self.source}-{n}",
-            "text": text or f"post number {n}: i feel so happy and loved today",
-            "source": self.source,
-            "created_at": f"2026-11-20T10:{n % 60:02d}:00Z",
-        }
-
-    def produce(self, values: list[bytes | dict[str, Any]], keys: list[str] | None = None) -> None:
-        producer = KafkaProducer(bootstrap_servers=self.kafka.bootstrap_servers, acks="all")
-        try:
-            for i, value in enumerate(values):
-                raw = value if isinstance(value, bytes) else json.dumps(value).encode()
-                key = (keys[i] if keys else str(i)).encode()
-                producer.send(self.kafka.topic, key=key, value=raw)
-            producer.flush()
-        finally:
-            producer.close()
-
-    def produce_posts(self, numbers: range) -> None:
-        self.produce([self.post(n) for n in numbers], [f"{self.source}-{n}" for n in numbers])
-
-    def committed(self) -> int:
-        """Sum of the group's committed offsets over the topic's partitions."""
-        admin = KafkaAdminClient(bootstrap_servers=self.kafka.bootstrap_servers)
-        try:
-            offsets = admin.list_group_offsets(self.kafka.group_id).get(self.kafka.group_id, {})
-        except KafkaError:  # the group's coordinator is still being elected: nothing yet
-            return -1
-        finally:
-            admin.close()
-        return sum(
-            meta.offset
-            for tp, meta in offsets.items()
-            if isinstance(tp, TopicPartition) and tp.topic == self.kafka.topic
-        )
 
 
 def stored(engine: Engine, source: str) -> tuple[int, int, int]:
@@ -164,7 +72,7 @@ def worker_process(
     }
     with log.open("ab") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", "worker"], cwd=REPO, env=env, stderr=sink
+            [sys.executable, "-m", "cli", "worker"], cwd=REPO, env=env, stderr=sink
         )
     WATCHED.append((process, log))
     try:

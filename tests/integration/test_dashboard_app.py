@@ -19,6 +19,7 @@ import redis
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from schemas.redis_keys import live_key
 from schemas.settings import DatabaseSettings, ServicesSettings
 from tests.integration.test_dashboard_db import (
     EMPTY_DB,
@@ -28,7 +29,6 @@ from tests.integration.test_dashboard_db import (
     fresh_database,
     seeded,
 )
-from worker.redis_side import live_key
 
 pytestmark = pytest.mark.integration
 

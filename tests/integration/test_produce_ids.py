@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from producer.send import ProduceOptions, produce_file
 from schemas.settings import ProducerSettings
 from tests.integration.streaming import Stream, stored, wait_for, worker_process
-from worker.producer import ProduceOptions, produce_file
 
 pytestmark = pytest.mark.integration
 

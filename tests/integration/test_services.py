@@ -5,8 +5,8 @@ import pytest
 import redis
 from kafka import KafkaAdminClient
 
+from devstack.manager import status, up
 from schemas.settings import ServicesSettings
-from worker.services.manager import status, up
 
 pytestmark = pytest.mark.integration
 

@@ -105,7 +105,7 @@ def test_invalid_messages_go_to_the_dead_letter_topic_with_reasons(
 def test_postgres_outage_moves_no_offset_and_loses_nothing(
     database: Engine, services: ServicesSettings, tiny_bundle: Path, tmp_path: Path
 ) -> None:
-    from worker.services.manager import start_postgres, stop_postgres
+    from devstack.manager import start_postgres, stop_postgres
 
     stream = Stream.fresh()
     stream.produce_posts(range(200))

@@ -1,6 +1,6 @@
 """Start-up mistakes end in a line or two on stderr and a documented exit code, no traceback.
 
-Each test runs the real entry point (`python -m worker.cli_main`, what the `moodwatch` script
+Each test runs the real entry point (`python -m cli.main`, what the `moodwatch` script
 calls) in a child process with a controlled environment.
 """
 
@@ -23,7 +23,7 @@ CLEARED = ("MOODWATCH_ENV", "MOODWATCH_DB_PASSWORD", "MOODWATCH_DB_READONLY_PASS
 def run_cli(*args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in CLEARED and k != "MOODWATCH_LOG_LEVEL"}
     return subprocess.run(
-        [sys.executable, "-m", "worker.cli_main", *args],
+        [sys.executable, "-m", "cli", *args],
         cwd=REPO,
         env={**base, "HF_HUB_OFFLINE": "1", **env},
         capture_output=True,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from worker.combine import apply_temperature, combine, disagreement, softmax
+from model.combine import apply_temperature, combine, disagreement, softmax
 
 # two members, two posts, three labels (the rules do not care how many)
 MEMBERS = np.array(

@@ -1,7 +1,7 @@
 """Normalisation of real-looking posts; the default keeps case and punctuation."""
 
+from model.normalize import normalise
 from schemas.bundle import Normalisation
-from worker.normalize import normalise
 
 DEFAULT = Normalisation()
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from model.predictor import EnsemblePredictor, native_bf16
 from schemas.emotions import LABELS
-from worker.predictor import EnsemblePredictor, native_bf16
 
 POSTS = [
     "I am SO happy today!!! https://t.co/x @bob",

@@ -7,8 +7,8 @@ import pytest
 from kafka.errors import KafkaTimeoutError
 from typer.testing import CliRunner
 
+from cli.commands import app
 from schemas.exit_codes import ExitCode
-from worker.cli import app
 
 
 def run(*args: str) -> Any:
@@ -51,7 +51,7 @@ def test_an_unreachable_broker_exits_7_with_a_hint(
     def no_broker(**_settings: object) -> None:  # what KafkaProducer raises after its timeout
         raise KafkaTimeoutError("Unable to bootstrap from ['127.0.0.1:1']")
 
-    monkeypatch.setattr("worker.producer.KafkaProducer", no_broker)
+    monkeypatch.setattr("producer.send.KafkaProducer", no_broker)
     path = tmp_path / "posts.txt"
     path.write_text("hello\n", encoding="utf-8")
     result = run(str(path))

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from producer.options import MAX_PREFIX_CHARS
+from producer.plan import ProduceOptions, plan_messages
+from producer.sources import SourceError
 from schemas.messages import MAX_ID_CHARS
-from worker.post_options import MAX_PREFIX_CHARS
-from worker.post_plan import ProduceOptions, plan_messages
-from worker.post_sources import SourceError
 
 ROWS: list[dict[str, object]] = [
     {"text": "i feel great today"},

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from producer.plan import MessagePlan, ProduceOptions, plan_messages
+from producer.send import report_skipped
+from producer.sources import ProduceError, SourceError
 from schemas.exit_codes import ExitCode
 from schemas.messages import PostMessage
-from worker.post_plan import MessagePlan, ProduceOptions, plan_messages
-from worker.post_sources import ProduceError, SourceError
-from worker.producer import report_skipped
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from schemas.messages import PostMessage
-from worker.post_plan import (
+from producer.plan import (
     ProduceOptions,
     build_messages,
     encode_message,
     plan_messages,
     warped_times,
 )
-from worker.post_sources import Columns, ProduceError, SourceError, read_posts
-from worker.producer import RateSchedule
+from producer.send import RateSchedule
+from producer.sources import Columns, ProduceError, SourceError, read_posts
+from schemas.messages import PostMessage
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 HEX20 = re.compile(r"[0-9a-f]{20}")

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from model.predictor import EnsemblePredictor
 from schemas.bundle import BundleManifest, content_hash
 from schemas.settings import TrainingSettings
 from tests.tiny_bundle import build_tiny_bundle, write_tiny_member
@@ -18,7 +19,6 @@ from training.evaluate import evaluate_bundle
 from training.finetune import FinetuneConfig
 from training.profiles import MemberPlan, Profile, get_profile
 from training.report import target_rows, write_report
-from worker.predictor import EnsemblePredictor
 
 POSTS = {
     0: ["i feel so sad", "lonely and down", "@amy this is awful :("],

@@ -17,11 +17,11 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
+from model.combine import Probs, apply_temperature, combine, disagreement, softmax
+from model.normalize import normalise
 from schemas.bundle import BundleManifest, CombinationRule, MemberSpec
 from schemas.emotions import LABELS
 from schemas.messages import Prediction
-from worker.combine import Probs, apply_temperature, combine, disagreement, softmax
-from worker.normalize import normalise
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """`moodwatch produce`: feed posts from a file or stdin into the posts topic.
 
-Reading and encoding live in `worker.post_sources` and `worker.post_plan` (testable without
+Reading and encoding live in `producer.sources` and `producer.plan` (testable without
 Kafka); this module paces the sends, shows progress, and counts what the broker acknowledged.
 """
 
@@ -15,10 +15,10 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 from tqdm import tqdm
 
+from producer.plan import MessagePlan, ProduceOptions, encode_message, plan_messages
+from producer.sources import STDIN, ProduceError, SourceError
 from schemas.exit_codes import ExitCode
 from schemas.settings import KafkaSettings, ProducerSettings
-from worker.post_plan import MessagePlan, ProduceOptions, encode_message, plan_messages
-from worker.post_sources import STDIN, ProduceError, SourceError
 
 __all__ = [
     "ProduceError",

@@ -10,8 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from schemas.settings import ServicesSettings
-from worker.services.common import (
+from devstack.common import (
     ServiceError,
     bootstrap_address,
     echo,
@@ -24,6 +23,7 @@ from worker.services.common import (
     terminate,
     wait_until,
 )
+from schemas.settings import ServicesSettings
 
 NAME = "kafka"
 MAIN_CLASS = "kafka.Kafka"

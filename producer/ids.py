@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections import Counter
 
-from worker.post_rows import RawPost
+from producer.rows import RawPost
 
 DIGEST_CHARS = 20  # 80 bits: a collision among a billion posts has odds of about 1 in 2.4 M
 

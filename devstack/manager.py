@@ -8,10 +8,10 @@ import time
 
 import typer
 
+from devstack.kafka import await_kafka, ensure_topics, kafka_answers, start_kafka, stop_kafka
+from devstack.postgres import postgres_answers, start_postgres, stop_postgres
+from devstack.redis import redis_answers, start_redis, stop_redis
 from schemas.settings import ServicesSettings
-from worker.services.kafka import await_kafka, ensure_topics, kafka_answers, start_kafka, stop_kafka
-from worker.services.postgres import postgres_answers, start_postgres, stop_postgres
-from worker.services.redis import redis_answers, start_redis, stop_redis
 
 __all__ = [
     "down",

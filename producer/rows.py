@@ -2,7 +2,7 @@
 
 A JSON object or CSV row becomes a `RawPost` here: the fields the post message carries, read
 through the user's column mapping, with their types checked. Readers of the file formats live
-in `worker.post_formats`; turning a `RawPost` into a `PostMessage` is `worker.post_plan`'s job.
+in `producer.formats`; turning a `RawPost` into a `PostMessage` is `producer.plan`'s job.
 """
 
 import json

@@ -14,11 +14,11 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
+from producer.ids import IdMaker
+from producer.options import MAX_PREFIX_CHARS, ProduceOptions
+from producer.rows import DEFAULT_COLUMNS
+from producer.sources import STDIN, Columns, RawPost, Row, SourceError, read_posts
 from schemas.messages import PostMessage
-from worker.post_ids import IdMaker
-from worker.post_options import MAX_PREFIX_CHARS, ProduceOptions
-from worker.post_rows import DEFAULT_COLUMNS
-from worker.post_sources import STDIN, Columns, RawPost, Row, SourceError, read_posts
 
 __all__ = [
     "MAX_PREFIX_CHARS",

@@ -40,7 +40,7 @@ def explain(exc: BaseException) -> tuple[ExitCode, list[str]] | None:
 
 
 def main() -> None:
-    from worker.cli import app
+    from cli.commands import app
 
     try:
         app()  # standalone: click exits by itself, on success too

@@ -13,8 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
 
-from schemas.emotions import LABELS
-from worker.post_rows import (
+from producer.rows import (
     COLUMN_OPTIONS,
     Columns,
     RawPost,
@@ -23,6 +22,7 @@ from worker.post_rows import (
     post_from_mapping,
     settings_error,
 )
+from schemas.emotions import LABELS
 
 FORMATS = ("auto", "jsonl", "csv", "tsv", "text", "kaggle")
 TEXT_OR_KAGGLE = "text-or-kaggle"  # a .txt: decided by `is_kaggle` on its first lines

@@ -2,16 +2,16 @@
 
 `read_posts` yields a `Row` per non-blank input row: a `RawPost` with the physical line it
 came from, or the `SourceError` that names what is wrong with it, so that every mistake names
-its file and line. The formats themselves are `worker.post_formats`; the row fields
-`worker.post_rows`.
+its file and line. The formats themselves are `producer.formats`; the row fields
+`producer.rows`.
 """
 
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from worker.post_formats import FORMATS, MIXED, TEXT_OR_KAGGLE, format_of, is_kaggle, read_as
-from worker.post_rows import (
+from producer.formats import FORMATS, MIXED, TEXT_OR_KAGGLE, format_of, is_kaggle, read_as
+from producer.rows import (
     DEFAULT_COLUMNS,
     Columns,
     ProduceError,

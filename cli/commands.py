@@ -7,16 +7,14 @@ from typing import Annotated
 
 import typer
 
+from cli.services import services_app
 from schemas.exit_codes import ExitCode, exit_codes_help
 
-# Tracebacks are for bugs: worker.cli_main turns a person's mistakes into a line or two.
+# Tracebacks are for bugs: cli.main turns a person's mistakes into a line or two.
 app = typer.Typer(
     help="moodwatch: a streaming social-media emotion monitor.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-)
-services_app = typer.Typer(
-    help="Local Kafka, PostgreSQL and Redis on loopback.", no_args_is_help=True
 )
 app.add_typer(services_app, name="services")
 SETTINGS_NOTE = "`moodwatch settings` lists each variable with its value, default and source."
@@ -38,34 +36,6 @@ def _main(
     ] = False,
 ) -> None:
     """moodwatch: a streaming social-media emotion monitor."""
-
-
-@services_app.command("up")
-def services_up() -> None:
-    """Install when missing, start, and wait for Kafka, PostgreSQL and Redis (idempotent)."""
-    from schemas.settings import ServicesSettings
-    from worker.services.manager import up
-
-    up(ServicesSettings())
-
-
-@services_app.command("down")
-def services_down() -> None:
-    """Stop the local services started by `services up` (data is kept)."""
-    from schemas.settings import ServicesSettings
-    from worker.services.manager import down
-
-    down(ServicesSettings())
-
-
-@services_app.command("status")
-def services_status() -> None:
-    """Say which local services answer."""
-    from schemas.settings import ServicesSettings
-    from worker.services.manager import status
-
-    for name, ok in status(ServicesSettings()).items():
-        typer.echo(f"{name:10s} {'up' if ok else 'down'}")
 
 
 @app.command(
@@ -153,8 +123,8 @@ def produce(
     ] = False,
 ) -> None:
     """Feed posts into the posts topic, with a progress bar."""
+    from producer.send import ProduceError, ProduceOptions, produce_file
     from schemas.settings import ProducerSettings
-    from worker.producer import ProduceError, ProduceOptions, produce_file
 
     try:
         options = ProduceOptions(
@@ -221,13 +191,13 @@ def train(
     """Fine-tune the ensemble members and write a model bundle."""
     # Before torch loads: spinning OpenMP threads halve training speed when anything else runs.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from model.allocator import keep_freed_memory
     from schemas.settings import TrainingSettings
     from training.data import DataSourceError
     from training.encoders import EncoderError
     from training.pipeline import train_bundle
     from training.profiles import get_profile
     from training.sources import DataSource
-    from worker.allocator import keep_freed_memory
 
     keep_freed_memory()
 
@@ -308,9 +278,3 @@ def dlq(
     from worker.dlq_reader import show_dead_letters
 
     show_dead_letters(KafkaSettings(), limit, follow, typer.echo)
-
-
-if __name__ == "__main__":  # `python -m worker.cli`: the same entry point as the script
-    from worker.cli_main import main
-
-    main()

@@ -3,8 +3,8 @@
 import math
 from dataclasses import dataclass
 
-from worker.post_rows import settings_error
-from worker.post_sources import STDIN, STDIN_NAME, Columns, check_format
+from producer.rows import settings_error
+from producer.sources import STDIN, STDIN_NAME, Columns, check_format
 
 COMPRESSIONS = ("gzip", "snappy", "lz4", "zstd")
 MAX_WARP_DAYS = 36_500.0

@@ -6,8 +6,7 @@ from urllib.parse import urlsplit
 
 import redis as redis_client
 
-from schemas.settings import ServicesSettings
-from worker.services.common import (
+from devstack.common import (
     ServiceError,
     echo,
     failure,
@@ -21,6 +20,7 @@ from worker.services.common import (
     terminate,
     wait_until,
 )
+from schemas.settings import ServicesSettings
 
 NAME = "redis"
 MARKER = "redis-server"

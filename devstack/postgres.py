@@ -5,8 +5,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from schemas.settings import ServicesSettings
-from worker.services.common import (
+from devstack.common import (
     ServiceError,
     echo,
     failure,
@@ -15,6 +14,7 @@ from worker.services.common import (
     run_command,
     wait_until,
 )
+from schemas.settings import ServicesSettings
 
 NAME = "postgres"
 START_RETRY_S = 15.0

@@ -1,1 +1,0 @@
-"""Local Kafka (KRaft), PostgreSQL and Redis on loopback, for development, demos and CI."""
