@@ -6,30 +6,52 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
+# Benchmarks write their figures into .cache/results (untracked). `make bench-... REFRESH=1`
+# writes the committed ones in benchmarks/results instead (and `make pytest REFRESH=1` the
+# browser test's screenshot), as the help's "-> .cache/results" lines then mean.
+REFRESH ?=
+RESULTS := $(if $(filter 1,$(REFRESH)),benchmarks/results,.cache/results)
+ifeq ($(REFRESH),1)
+export REFRESH_RESULTS := 1
+endif
+
+# `make run` prints one line per step; what a step prints goes to RUN_LOG, whose end shows
+# when the step fails. Called alone (`make migrate`), a target prints everything.
+RUN_LOG := $(or $(MOODWATCH_SERVICES_STATE_DIR),.services)/run/make-run.log
+STEP_LOG :=
+run: STEP_LOG := $(RUN_LOG)
+step = $(if $(STEP_LOG),scripts/step.sh $(STEP_LOG) "$(1)" )
+
 .DEFAULT_GOAL := help
 .PHONY: help venv services-up services-down migrate model run stop test lint typecheck format \
-        pytest bench-quality bench-stream browser-deps bench-dashboard test-faults
+        pytest test-faults-quick bench-quality bench-stream browser-deps bench-dashboard \
+        test-faults
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
 
 venv: ## create .venv and install the project (idempotent)
-	@scripts/bootstrap.sh
+	@$(call step,Python environment in .venv (the first run installs torch: minutes))scripts/bootstrap.sh
 
 services-up: venv ## install when missing and start Kafka, PostgreSQL, Redis on loopback
-	@$(BIN)/moodwatch services up
+	@$(call step,Kafka + PostgreSQL + Redis on loopback)$(BIN)/moodwatch services up
 
 services-down: venv ## stop the local services (data kept)
 	@$(BIN)/moodwatch services down
 
 migrate: services-up ## bring the database schema to the newest revision
-	@$(BIN)/moodwatch migrate
+	@$(call step,database schema)$(BIN)/moodwatch migrate
 
 model: venv ## fine-tune the quick default bundle unless models/default exists
-	@test -f models/default/manifest.json || $(BIN)/moodwatch train --profile quick
+	@if [ -f models/default/manifest.json ]; then \
+	  $(if $(STEP_LOG),echo "model bundle: models/default (trained before)",true); \
+	else \
+	  $(if $(STEP_LOG),echo "model bundle: fine-tuning the quick ensemble (first run only: about 10 minutes on two cores)";) \
+	  $(BIN)/moodwatch train --profile quick; \
+	fi
 
 run: migrate model ## the demo: services, schema, model, worker, dashboard, a week replayed
-	@scripts/demo.sh
+	@MAKE_RUN_LOG=$(RUN_LOG) scripts/demo.sh
 
 stop: ## stop the demo's worker and dashboard, then the services
 	@scripts/demo.sh stop
@@ -48,21 +70,28 @@ browser-deps: ## Debian's Chromium for the browser test (never `playwright insta
 pytest: services-up browser-deps ## pytest: unit, integration and browser tests on the real services
 	@$(BIN)/pytest -q
 
-test: lint typecheck pytest ## everything CI runs: venv, services, ruff, mypy, pytest
+# The fault suite starts a stack of its own (other ports, .services-faults/); services-up
+# makes sure Kafka's jars, PostgreSQL and Redis are installed.
+test-faults-quick: services-up ## the short fault scenarios: kill -9, PostgreSQL outage, poison, rebalance (~4 min)
+	@$(BIN)/pytest -m faults_quick tests/faults -q
 
-test-faults: venv ## fault-injection suite on a private stack of services (~10 min)
-	@$(BIN)/pytest -m faults tests/faults -q
+test: lint typecheck pytest test-faults-quick ## everything CI runs: venv, services, ruff, mypy, pytest, quick faults
 
-bench-quality: model ## evaluate the bundle on CARER test + ood_dev -> benchmarks/results/model_quality.json
-	@$(BIN)/python -m training.evaluate models/default
+test-faults: services-up ## the whole fault-injection suite on a private stack of services (~10 min)
+	@$(BIN)/pytest -m "faults and not faults_quick" tests/faults -q
 
-bench-stream: migrate model ## stream benchmark (bare vs pipeline, e2e, micro-batching, latency)
-	@$(BIN)/python -m benchmarks.bench_stream --bundle models/default --batch-wait-ms 5
+bench-quality: model ## evaluate the bundle on CARER test + ood_dev -> .cache/results/model_quality.*
+	@$(BIN)/python -m training.evaluate models/default --output $(RESULTS)/model_quality.json
+
+bench-stream: migrate model ## stream benchmark (bare vs pipeline, e2e, micro-batching, latency) -> .cache/results
+	@$(BIN)/python -m benchmarks.bench_stream --bundle models/default --batch-wait-ms 5 \
+		--output $(RESULTS)/stream.json
 	@$(BIN)/python -m benchmarks.bench_stream --bundle models/default --int8 --bf16 --batch-wait-ms 5 \
-		--output benchmarks/results/stream-cpu-fast.json
+		--output $(RESULTS)/stream-cpu-fast.json
 
-bench-dashboard: migrate ## trend query over 10M posts -> benchmarks/results/trend_query.json
-	@$(BIN)/python benchmarks/bench_trend_query.py --what-if-hourly
+bench-dashboard: migrate ## trend query over 10M posts -> .cache/results/trend_query.json
+	@$(BIN)/python benchmarks/bench_trend_query.py --what-if-hourly \
+		--output $(RESULTS)/trend_query.json
 
 format: venv ## apply ruff's fixes and formatting
 	@$(BIN)/ruff check --fix .

@@ -1,9 +1,13 @@
 """`make bench-stream`: bare inference vs. pipeline, end to end vs. bare, micro-batching vs. one
 at a time, and post-to-row latency at half capacity; a table, and figures in JSON.
 
+The figures go to `--output` (default .cache/results/stream.json, untracked, with the worker's
+log beside it); the committed ones in benchmarks/results are written only when that is the
+path asked for (`make bench-stream REFRESH=1`).
+
     .venv/bin/python -m benchmarks.bench_stream --bundle models/default
     .venv/bin/python -m benchmarks.bench_stream --int8 --bf16 --batch-wait-ms 5 \
-        --output benchmarks/results/stream-cpu-fast.json        # the CPU fast profile
+        --output .cache/results/stream-cpu-fast.json        # the CPU fast profile
     .venv/bin/python -m benchmarks.bench_stream --bundle /tmp/tiny --posts 256 --quick
     .venv/bin/python -m benchmarks.bench_stream --int8 --bf16 --batch-wait-ms 100 \
         --latency-at 130 --output /tmp/latency.json    # latency alone, at a chosen rate
@@ -14,7 +18,8 @@ import os
 import sys
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+# Untracked: a plain run never rewrites the committed figures in benchmarks/results.
+RESULTS = Path(__file__).resolve().parents[1] / ".cache" / "results"
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -34,7 +39,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--latency-at", type=float, metavar="POSTS_PER_S", help="only the latency, at this rate"
     )
-    parser.add_argument("--output", type=Path, default=RESULTS / "stream.json")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=RESULTS / "stream.json",
+        help="JSON figures (default: .cache/results/stream.json; benchmarks/results/... "
+        "refreshes the committed ones)",
+    )
     parser.add_argument("--profile", type=Path, help="py-spy the end-to-end worker into DIR")
     parser.add_argument("--quick", action="store_true", help="skip the pipelines")
     parser.add_argument(

@@ -1,12 +1,17 @@
 """Trend-query latency of the dashboard over 10 million posts (not part of CI).
 
 Seeds a separate database (default `moodwatch_bench`) with SQL only: `generate_series` writes
-the posts spread over the last N days, and the per-minute rollup is summed from them exactly as
-the worker would have kept it. Then it times the dashboard's own query functions, connected as
-the read-only role, and prints a table; the figures go to benchmarks/results/trend_query.json.
+the posts spread over the last N days, and both rollup tiers are summed from them by
+`schemas.rollups` exactly as the worker would have kept them. Then it times the dashboard's own
+query functions, connected as the read-only role, and prints a table; the figures go to
+.cache/results/trend_query.json, or --output (`make bench-dashboard REFRESH=1` refreshes the
+committed benchmarks/results/trend_query.json). Every count it asks for is built by
+`schemas.rollups.counts_sql`, the SQL the dashboard runs.
 
     .venv/bin/python benchmarks/bench_trend_query.py            # seed once (~15 min), then time
     .venv/bin/python benchmarks/bench_trend_query.py --reseed   # rebuild the data
+    .venv/bin/python benchmarks/bench_trend_query.py --database moodwatch_bench_small \
+        --posts 20000 --days 2 --runs 5 --output /tmp/trend_query.json   # a quick try
 
 Creating the database needs the PostgreSQL superuser (`runuser -u postgres -- psql`), as root.
 """
@@ -32,11 +37,11 @@ from sqlalchemy.exc import OperationalError
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dashboard.db import SESSION_OPTIONS, readonly_engine  # noqa: E402
+from dashboard.db import readonly_engine  # noqa: E402
 from dashboard.filters import Filters, rollup_where  # noqa: E402
 from dashboard.queries import label_totals, trend_counts  # noqa: E402
 from schemas.migrate import upgrade_to_head, wait_for_database  # noqa: E402
-from schemas.rollups import rollups_from_posts  # noqa: E402
+from schemas.rollups import TIER_OF_GRAIN, counts_sql, rollups_from_posts  # noqa: E402
 from schemas.settings import DatabaseSettings  # noqa: E402
 
 SOURCES = ("twitter", "reddit", "mastodon", "news")
@@ -69,9 +74,9 @@ def create_database(db: DatabaseSettings, *, drop: bool) -> None:
 
 def seeded_posts(engine: Engine) -> int:
     """Posts counted by the rollup, which is built last: a half-done load does not count."""
-    sql = "SELECT coalesce(sum(posts), 0) FROM emotion_rollup"
+    sql = counts_sql(None, [(TIER_OF_GRAIN["minute"], "TRUE")])
     with engine.connect() as connection:
-        return int(connection.execute(text(sql)).scalar_one())
+        return sum(int(n) for _, n in connection.execute(text(sql)))
 
 
 # Revision 0001's secondary indexes on posts: dropped while loading, built again afterwards.
@@ -204,47 +209,21 @@ def cases(now: datetime) -> dict[str, Filters]:
     }
 
 
-def what_if_hourly(
-    db: DatabaseSettings, app_engine: Engine, newest: datetime, runs: int
-) -> list[dict[str, object]]:
-    """The 30-day cases against an hourly tier of the rollup (built here, dropped after): what
-    an `emotion_rollup_hourly` kept by the worker would give. Not a table the app has."""
-    with app_engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS bench_whatif_hourly"))
-        connection.execute(
-            text(
-                "CREATE TABLE bench_whatif_hourly AS SELECT date_trunc('hour', bucket) AS bucket, "
-                "source, label, sum(posts)::bigint AS posts FROM emotion_rollup GROUP BY 1, 2, 3"
-            )
-        )
-        connection.execute(
-            text("ALTER TABLE bench_whatif_hourly ADD PRIMARY KEY (bucket, source, label)")
-        )
-    with app_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("VACUUM ANALYZE bench_whatif_hourly"))
-    engine = create_engine(db.url(), connect_args={"options": SESSION_OPTIONS})
+def minute_tier_only(engine: Engine, newest: datetime, runs: int) -> list[dict[str, object]]:
+    """The 30-day rollup cases answered from the minute tier alone, as the dashboard did before
+    the hourly tier (revision 0002): what that tier saves. The same SQL, one tier."""
     rows = []
     for name, filters in cases(newest).items():
         if not name.startswith("rollup: 30 d"):
             continue
         where, params = rollup_where(filters)
-        sql = text(
-            f"SELECT date_trunc(:grain, bucket), label, sum(posts)::bigint "
-            f"FROM bench_whatif_hourly WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2"
-        )
+        sql = text(counts_sql(filters.grain, [(TIER_OF_GRAIN["minute"], where)], ordered=True))
 
-        def run(
-            sql: TextClause = sql, params: dict[str, object] = params, grain: str = filters.grain
-        ) -> None:
+        def run(sql: TextClause = sql, params: dict[str, object] = params) -> None:
             with engine.connect() as connection:
-                connection.execute(sql, {**params, "grain": grain}).all()
+                connection.execute(sql, params).all()
 
-        rows.append(
-            {"case": name.replace("rollup:", "what-if hourly tier:"), **time_query(run, runs)}
-        )
-    engine.dispose()
-    with app_engine.begin() as connection:
-        connection.execute(text("DROP TABLE bench_whatif_hourly"))
+        rows.append({"case": name.replace("rollup:", "minute tier only:"), **time_query(run, runs)})
     return rows
 
 
@@ -270,8 +249,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--reseed", action="store_true", help="drop and rebuild the data")
     parser.add_argument("--seed-only", action="store_true")
-    parser.add_argument("--what-if-hourly", action="store_true", help="also time an hourly tier")
-    parser.add_argument("--output", type=Path, default=REPO / "benchmarks/results/trend_query.json")
+    parser.add_argument(
+        "--compare-minute-tier",
+        action="store_true",
+        help="also time the 30-day cases from the minute tier alone (no hourly tier)",
+    )
+    parser.add_argument("--output", type=Path, default=REPO / ".cache/results/trend_query.json")
     args = parser.parse_args()
 
     db = DatabaseSettings(name=args.database)
@@ -294,10 +277,12 @@ def main() -> None:
     rows: list[dict[str, object]] = []
     for name, filters in cases(newest).items():
         figures = time_query(partial(trend_counts, engine, filters), args.runs)
-        totals = time_query(partial(label_totals, engine, filters.previous()), args.runs // 4)
+        totals = time_query(
+            partial(label_totals, engine, filters.previous()), max(1, args.runs // 4)
+        )
         rows.append({"case": name, **figures, "previous_period_totals_p95_ms": totals["p95_ms"]})
-    if args.what_if_hourly:
-        rows += what_if_hourly(db, app_engine, newest, args.runs)
+    if args.compare_minute_tier:
+        rows += minute_tier_only(engine, newest, args.runs)
     report = {
         "posts": args.posts,
         "rollup_rows": rollup_rows,

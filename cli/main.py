@@ -4,23 +4,66 @@ A `UserError` (a bundle, a service, a port) or an invalid MOODWATCH_* setting be
 three lines on stderr and its documented exit code (schemas/exit_codes.py) instead of a
 traceback; MOODWATCH_LOG_LEVEL=DEBUG shows the traceback as well. Anything else is a bug and
 keeps its traceback.
+
+At the default log level the libraries' own chatter that asks nothing of the reader (model load
+reports, sub-second load bars, deprecations inside torch) stays off the terminal; INFO or DEBUG
+shows it again (`quiet_libraries`).
 """
 
 import os
 import sys
 import traceback
+import warnings
+from collections.abc import MutableMapping
 
 from pydantic import ValidationError
 
 from schemas.exit_codes import ExitCode, UserError
 
 MAX_LINES = 3
+VERBOSE_LEVELS = ("DEBUG", "INFO")
+
+
+def _log_level(environ: MutableMapping[str, str] | None = None) -> str:
+    # Read directly: RuntimeSettings itself may be what is invalid.
+    source = os.environ if environ is None else environ
+    wanted = {key.upper(): value for key, value in source.items()}
+    return wanted.get("MOODWATCH_LOG_LEVEL", "").strip().upper()
 
 
 def _debug() -> bool:
-    # Read directly: RuntimeSettings itself may be what is invalid.
-    wanted = {key.upper(): value for key, value in os.environ.items()}
-    return wanted.get("MOODWATCH_LOG_LEVEL", "").upper() == "DEBUG"
+    return _log_level() == "DEBUG"
+
+
+def quiet_libraries(environ: MutableMapping[str, str] | None = None) -> None:
+    """Below INFO, keep known library noise off the terminal; a variable already set wins.
+
+    Runs before any library loads: transformers and huggingface_hub read these variables when
+    they are imported. Errors still show, and so do warnings not named here.
+    """
+    environ = os.environ if environ is None else environ
+    if _log_level(environ) in VERBOSE_LEVELS:
+        return
+    # transformers reports each load at WARNING: "BertForSequenceClassification LOAD REPORT ...
+    # classifier.weight MISSING, newly initialized" at every fine-tuning start is what
+    # fine-tuning a new head means, not a fault.
+    environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    # Offline, the hub's progress bars are only transformers' "Loading weights" and "Writing
+    # model shards", a fraction of a second per member, several per training; the training's
+    # own bars are plain tqdm and stay. With a hub, downloads keep their bars.
+    if environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
+        environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    # torch deprecates the eager int8 dynamic quantisation of the CPU fast path (torch.ao,
+    # model/predictor.py) with a warning per quantised member: nothing a user can act on, and
+    # the move of CPU inference to ONNX Runtime (DESIGN.md) is what retires it.
+    warnings.filterwarnings(
+        "ignore", message=r"torch\.ao\.quantization is deprecated", category=DeprecationWarning
+    )
+    warnings.filterwarnings(
+        "ignore",
+        message=r"torch\.quantize_per_tensor, torch\.quantize_per_channel",
+        category=UserWarning,
+    )
 
 
 def explain(exc: BaseException) -> tuple[ExitCode, list[str]] | None:
@@ -40,6 +83,7 @@ def explain(exc: BaseException) -> tuple[ExitCode, list[str]] | None:
 
 
 def main() -> None:
+    quiet_libraries()
     from cli.commands import app
 
     try:

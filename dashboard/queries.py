@@ -1,7 +1,8 @@
-"""Read-only trend queries: from the per-minute rollup when it can answer, else from `posts`.
+"""Read-only trend queries: from the rollup tiers when they can answer, else from `posts`.
 
 The rollup holds bucket x source x label, so a range (and a source filter) is answered by
-summing at most (minutes x sources x 6) small rows, however many posts there are. Author,
+summing at most (hours + edge minutes) x sources x 6 small rows, however many posts there are;
+the SQL that counts is `schemas.rollups.counts_sql`, the one the rollup is rebuilt with. Author,
 language, keyword and confidence filters need the posts themselves: those queries select by
 `created_at` (btree index), author (btree) and keyword (pg_trgm GIN), every value bound.
 """
@@ -16,11 +17,16 @@ from sqlalchemy import Engine, text
 
 from dashboard.filters import Filters, posts_where, rollup_where
 from schemas.emotions import LABELS
+from schemas.rollups import POSTS, TIER_OF_GRAIN, Part, counts_sql
 
 TREND_COLUMNS = ["bucket", "label", "posts"]
+MINUTES, HOURS = TIER_OF_GRAIN["minute"], TIER_OF_GRAIN["hour"]
 
 
-def _frame(engine: Engine, sql: str, params: dict[str, object]) -> pd.DataFrame:
+def trend_counts(engine: Engine, filters: Filters) -> pd.DataFrame:
+    """Posts per bucket and label in [since, until): columns bucket (UTC), label, posts."""
+    parts, params = counted_parts(filters, filters.grain)
+    sql = counts_sql(filters.grain, parts, ordered=True)
     with engine.connect() as connection:
         rows = connection.execute(text(sql), params).all()
     frame = pd.DataFrame([tuple(row) for row in rows], columns=TREND_COLUMNS)
@@ -29,59 +35,39 @@ def _frame(engine: Engine, sql: str, params: dict[str, object]) -> pd.DataFrame:
     return frame
 
 
-def trend_counts(engine: Engine, filters: Filters) -> pd.DataFrame:
-    """Posts per bucket and label in [since, until): columns bucket (UTC), label, posts."""
+def label_totals(engine: Engine, filters: Filters) -> dict[str, int]:
+    """Posts per label in the range (every label present, zeros included)."""
+    parts, params = counted_parts(filters, None)
+    with engine.connect() as connection:
+        rows = connection.execute(text(counts_sql(None, parts)), params)
+        found = {str(label): int(n) for label, n in rows}
+    return {label: found.get(label, 0) for label in LABELS}
+
+
+def counted_parts(filters: Filters, grain: str | None) -> tuple[list[Part], dict[str, Any]]:
+    """Where the counts of `filters` come from, for `counts_sql` at `grain` (None: totals).
+
+    `posts` when a filter needs the posts themselves. Else the rollup: whole hours from the
+    hourly tier (60x fewer rows: 30 days at 10M posts in ~15 ms instead of ~500 ms,
+    benchmarks/results/trend_query.json) and the partial hours at the edges of the range from
+    the minute tier, so the sums stay exact; minute buckets only from the minute tier.
+    """
     if filters.uses_posts_table:
         where, params = posts_where(filters)
-        sql = f"""
-            SELECT date_trunc(:grain, created_at) AS bucket, label, count(*) AS posts
-            FROM posts WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2
-        """
-    else:
-        sql, params = _rollup_trend_sql(filters)
-    return _frame(engine, sql, {**params, "grain": filters.grain})
-
-
-def _rollup_trend_sql(filters: Filters) -> tuple[str, dict[str, Any]]:
-    """Whole hours from the hourly tier (60x fewer rows: 30 days at 10M posts in ~15 ms instead
-    of ~500 ms, benchmarks/results/trend_query.json), the partial hours at the edges of the
-    range from the minute rollup, so the sums stay exact."""
+        return [(POSTS, where)], params
     where, params = rollup_where(filters)
     first_hour = _ceil_hour(filters.since)
     last_hour = filters.until.replace(minute=0, second=0, microsecond=0)
-    if filters.grain == "minute" or first_hour >= last_hour:
-        inner = f"SELECT bucket, label, posts FROM emotion_rollup WHERE {where}"
-    else:
-        hours, hour_params = rollup_where(filters, first_hour, last_hour, prefix="hour_")
-        params = {**params, **hour_params}
-        edges = f"{where} AND (bucket < :hour_since OR bucket >= :hour_until)"
-        inner = (
-            f"SELECT bucket, label, posts FROM emotion_rollup_hourly WHERE {hours} "
-            f"UNION ALL SELECT bucket, label, posts FROM emotion_rollup WHERE {edges}"
-        )
-    sql = f"""
-        SELECT date_trunc(:grain, bucket) AS bucket, label, sum(posts)::bigint AS posts
-        FROM ({inner}) AS tiers GROUP BY 1, 2 ORDER BY 1, 2
-    """
-    return sql, params
+    if grain == "minute" or first_hour >= last_hour:
+        return [(MINUTES, where)], params
+    hours, hour_params = rollup_where(filters, first_hour, last_hour, prefix="hour_")
+    edges = f"{where} AND (bucket < :hour_since OR bucket >= :hour_until)"
+    return [(HOURS, hours), (MINUTES, edges)], {**params, **hour_params}
 
 
 def _ceil_hour(moment: datetime) -> datetime:
     floor = moment.replace(minute=0, second=0, microsecond=0)
     return floor if floor == moment else floor + timedelta(hours=1)
-
-
-def label_totals(engine: Engine, filters: Filters) -> dict[str, int]:
-    """Posts per label in the range (every label present, zeros included)."""
-    if filters.uses_posts_table:
-        where, params = posts_where(filters)
-        sql = f"SELECT label, count(*) FROM posts WHERE {where} GROUP BY 1"
-    else:
-        where, params = rollup_where(filters)
-        sql = f"SELECT label, sum(posts)::bigint FROM emotion_rollup WHERE {where} GROUP BY 1"
-    with engine.connect() as connection:
-        found = {str(label): int(n) for label, n in connection.execute(text(sql), params)}
-    return {label: found.get(label, 0) for label in LABELS}
 
 
 def latest_rollup_minute(engine: Engine) -> datetime | None:
@@ -90,7 +76,7 @@ def latest_rollup_minute(engine: Engine) -> datetime | None:
     `max(bucket)` reads one end of the primary-key index, whatever the table's size.
     """
     with engine.connect() as connection:
-        latest = connection.execute(text("SELECT max(bucket) FROM emotion_rollup")).scalar()
+        latest = connection.execute(text(f"SELECT max(bucket) FROM {MINUTES}")).scalar()
     return latest if isinstance(latest, datetime) else None
 
 
@@ -127,11 +113,9 @@ def lang_options(engine: Engine, sample: int = 5000) -> list[str]:
 
 def posts_per_minute(engine: Engine, now: datetime, minutes: int = 5) -> float:
     """Posts per minute over the last `minutes` whole minutes, from the rollup."""
-    sql = """
-        SELECT coalesce(sum(posts), 0) FROM emotion_rollup
-        WHERE bucket >= :since AND bucket < :until
-    """
+    sql = counts_sql(None, [(MINUTES, "bucket >= :since AND bucket < :until")])
     until = now.replace(second=0, microsecond=0)
     params = {"since": until - timedelta(minutes=minutes), "until": until}
     with engine.connect() as connection:
-        return float(connection.execute(text(sql), params).scalar_one()) / minutes
+        per_label = connection.execute(text(sql), params).all()
+    return sum(int(n) for _, n in per_label) / minutes

@@ -12,13 +12,18 @@ from urllib.parse import urlsplit
 
 import typer
 
+from schemas.exit_codes import ExitCode, UserError
+
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 POLL_INTERVAL_S = 0.25
 STOP_TIMEOUT_S = 30.0
 
 
-class ServiceError(RuntimeError):
-    """A local service could not be installed, started or stopped."""
+class ServiceError(UserError):
+    """A local service could not be installed, started or stopped: its message says which
+    and why, so the CLI shows it without a traceback."""
+
+    exit_code = ExitCode.SERVICE_UNREACHABLE
 
 
 def echo(service: str, message: str) -> None:

@@ -1,4 +1,5 @@
-"""The input formats of `moodwatch produce`, each a reader from decoded lines to `Row`s.
+"""The input formats of `moodwatch produce` and `moodwatch train`, each a reader from decoded
+lines to `Row`s.
 
 Formats: JSONL (one object a line), CSV and TSV (a header row), `text` (one post a line),
 `kaggle` (`text;label` lines, the Kaggle copy of the emotion dataset) and, for stdin with
@@ -148,7 +149,8 @@ def read_kaggle(lines: Iterable[str], where: str, columns: Columns) -> Iterator[
         text, sep, label = line.rpartition(";")
         if not sep:
             raise SourceError(where, number, "expected `text;label` (no `;` found)")
-        return RawPost(line=number, text=text, label=label.strip() or None)
+        label = label.strip()
+        return RawPost(line=number, text=text, labels=(("label", label),) if label else ())
 
     return _per_line(lines, where, parse)
 

@@ -1,8 +1,10 @@
-"""One input row of `moodwatch produce` as a `RawPost`, and the errors that name a bad one.
+"""One input row as a `RawPost`, and the errors that name a bad one.
 
 A JSON object or CSV row becomes a `RawPost` here: the fields the post message carries, read
-through the user's column mapping, with their types checked. Readers of the file formats live
-in `producer.formats`; turning a `RawPost` into a `PostMessage` is `producer.plan`'s job.
+through the user's column mapping, with their types checked, and its label as given. Readers
+of the file formats live in `producer.formats`. These rows are what `moodwatch produce` and
+`moodwatch train` both read; each decides what a label must be: `producer.plan` keeps it in the
+message's meta, `training.labels` requires an emotion.
 """
 
 import json
@@ -42,6 +44,7 @@ COLUMN_OPTIONS = {
     "created_at": "--time-column",
     "source": "--source-column",
     "lang": "--lang-column",
+    "label": "--label-column",  # `moodwatch train`'s option: the producer never names a label
 }
 OPTIONAL_FIELDS = ("author", "created_at", "source", "lang")
 
@@ -49,7 +52,8 @@ OPTIONAL_FIELDS = ("author", "created_at", "source", "lang")
 @dataclass(frozen=True)
 class Columns:
     """Which input field holds each post field. None means "the post field's own name, when a
-    row has it"; a name the user gave must be there (a typo must not pass silently)."""
+    row has it"; a name the user gave must be there (a typo must not pass silently). `label`
+    None means `label_name`, else `label`."""
 
     text: str = "text"
     id: str | None = None
@@ -57,6 +61,7 @@ class Columns:
     created_at: str | None = None
     source: str | None = None
     lang: str | None = None
+    label: str | None = None
 
     def name(self, field: str) -> str:
         given: str | None = getattr(self, field)
@@ -64,7 +69,7 @@ class Columns:
 
     def named(self) -> dict[str, str]:
         """{post field: input field} for the fields the user mapped (text always counts)."""
-        fields = ("text", "id", *OPTIONAL_FIELDS)
+        fields = ("text", "id", *OPTIONAL_FIELDS, "label")
         return {field: getattr(self, field) for field in fields if getattr(self, field)}
 
 
@@ -72,19 +77,25 @@ class Columns:
 class RawPost:
     """One input row, its types checked; `post_id` is None when the row has none.
 
-    `created_at` is the time as written in the input (PostMessage validates it) and `label`
-    a free-form string: both, with the other fields, make the row's generated id.
+    `created_at` is the time as written in the input (PostMessage validates it). `labels` are
+    (field, value as a string) for each label field the row gives, the one that counts first;
+    nothing checks them here. `label`, the first value, with the other fields makes the row's
+    generated id.
     """
 
     line: int
     text: str
     post_id: str | None = None
-    label: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()
     author: str | None = None
     lang: str | None = None
     source: str | None = None
     created_at: str | None = None
     meta: Mapping[str, Any] | None = None
+
+    @property
+    def label(self) -> str | None:
+        return self.labels[0][1] if self.labels else None
 
 
 DEFAULT_COLUMNS = Columns()
@@ -104,7 +115,7 @@ def post_from_mapping(obj: Mapping[str, Any], line: int, where: str, columns: Co
         line=line,
         text=text,
         post_id=_post_id(obj, columns, where, line),
-        label=label_of(obj),
+        labels=labels_of(obj, columns, where, line),
         meta=_meta(obj.get("meta"), where, line),
         **optional,
     )
@@ -137,12 +148,19 @@ def _meta(value: object, where: str, line: int) -> Mapping[str, Any] | None:
     raise SourceError(where, line, "field 'meta' must be a JSON object")
 
 
-def label_of(obj: Mapping[str, Any]) -> str | None:
-    """A row's label as given, as a string, never checked: inputs carry sentiments, scores or
-    emotions alike, and a label only rides along in `meta`. `label_name` wins over `label`
-    because datasets with both (the emotion files) put the readable name there."""
-    for field in ("label_name", "label"):
-        value = obj.get(field)
-        if value is not None and value != "":
-            return value if isinstance(value, str) else json.dumps(value)
-    return None
+def labels_of(
+    obj: Mapping[str, Any], columns: Columns, where: str, line: int
+) -> tuple[tuple[str, str], ...]:
+    """The row's label fields as given, as strings, never checked: inputs carry sentiments,
+    scores or emotions alike. `label_name` comes before `label` because datasets with both
+    (the emotion files) put the readable name there; a named label column comes first, and
+    must be there, with `label_name` after it, so that a caller can check that they agree."""
+    fields = (columns.label, "label_name") if columns.label else ("label_name", "label")
+    given = {field: obj.get(field) for field in dict.fromkeys(fields)}
+    found = {field: value for field, value in given.items() if value is not None and value != ""}
+    if columns.label and columns.label not in found:
+        raise SourceError(where, line, f"no {columns.label!r} field (named by --label-column)")
+    return tuple(
+        (field, value if isinstance(value, str) else json.dumps(value))
+        for field, value in found.items()
+    )

@@ -2,7 +2,8 @@
 
 `read_posts` yields a `Row` per non-blank input row: a `RawPost` with the physical line it
 came from, or the `SourceError` that names what is wrong with it, so that every mistake names
-its file and line. The formats themselves are `producer.formats`; the row fields
+its file and line. `read_file` is the same for one file, and is what `moodwatch train` reads
+its files with too. The formats themselves are `producer.formats`; the row fields
 `producer.rows`.
 """
 
@@ -31,6 +32,7 @@ __all__ = [
     "Row",
     "SourceError",
     "check_format",
+    "read_file",
     "read_posts",
 ]
 
@@ -52,8 +54,12 @@ def read_posts(
     """Yield the rows of `source` (a file path, or `-` for `stdin`), skipping blank lines."""
     if source == STDIN:
         yield from _read_stdin(stdin, columns, fmt)
-        return
-    path = Path(source)
+    else:
+        yield from read_file(Path(source), columns, fmt)
+
+
+def read_file(path: Path, columns: Columns = DEFAULT_COLUMNS, fmt: str = "auto") -> Iterator[Row]:
+    """Yield the rows of the file at `path`, read as `fmt` (auto: by its suffix)."""
     fmt = format_of(path, fmt)
     if not path.is_file():
         raise ProduceError(f"{path}: no such file")

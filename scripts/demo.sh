@@ -12,6 +12,7 @@ RUN=${MOODWATCH_SERVICES_STATE_DIR:-.services}/run
 mkdir -p "$RUN"
 DATA_DIR=${MOODWATCH_TRAIN_DATA_DIR:-../shared/data}
 DB_PORT=${MOODWATCH_DB_PORT:-15432}
+DB_NAME=${MOODWATCH_DB_NAME:-moodwatch}
 DASH_PORT=${MOODWATCH_DASHBOARD_PORT:-8501}
 METRICS_PORT=${MOODWATCH_WORKER_METRICS_PORT:-9108}
 START_TIMEOUT_S=${DEMO_START_TIMEOUT_S:-180}
@@ -26,7 +27,8 @@ alive() {
 
 healthy() {
   case $1 in
-    dashboard) curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$DASH_PORT/_stcore/health" ;;
+    # quiet while it starts: "connection refused" until it listens is the expected answer
+    dashboard) curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$DASH_PORT/_stcore/health" ;;
     worker) grep -q '"worker started"\|worker started' "$RUN/worker.log" 2>/dev/null ;;
   esac
 }
@@ -90,13 +92,17 @@ while [ "$(( $(handled) - before ))" -lt "$want" ]; do
   sleep 2  # progress polling of a separate process
 done
 echo "handled $want posts in $(( $(date +%s) - started ))s (produce + label + store; replays skipped)"
+logs="$RUN/worker.log, $RUN/dashboard.log"
+# `make run` sends what its steps printed (pip, service start-up, migrations) to this log.
+if [ -n "${MAKE_RUN_LOG:-}" ]; then logs="$logs, $MAKE_RUN_LOG (the steps above)"; fi
 cat <<MSG
 
 moodwatch is running.
   dashboard: http://127.0.0.1:$DASH_PORT
   metrics:   http://127.0.0.1:$METRICS_PORT/metrics
-  SQL:       PGPASSWORD=moodwatch-ro-dev psql -h 127.0.0.1 -p $DB_PORT -U moodwatch_ro moodwatch
+  SQL:       PGPASSWORD=moodwatch-ro-dev psql -h 127.0.0.1 -p $DB_PORT -U moodwatch_ro $DB_NAME
   feed more: .venv/bin/moodwatch produce FILE.jsonl --rate 50
   dead letters: .venv/bin/moodwatch dlq
+  logs:      $logs
   stop:      make stop
 MSG

@@ -1,26 +1,28 @@
-"""Loading labelled texts: the JSONL splits, Kaggle `text;label` files, CSV, and mixtures.
+"""Labelled texts for training: files read by the producer's reader, training's label rule, mixes.
 
-A bad row raises `DataFormatError` naming the file and line (the row, for a dataset directory),
+Files (JSONL, CSV, TSV, Kaggle `text;label`) are read by `producer.sources.read_file`, the
+reader `moodwatch produce` uses, so both read the same rows from the same file, with the same
+line numbers and errors. The label is the one thing training decides on its own: a row must
+carry an emotion (`training.labels`). A bad row raises `DataFormatError` naming the file and line,
 unless the caller asks to skip bad rows; then they are counted in `LabelledTexts.skipped` and
 logged once per file.
 """
 
-import csv
-import json
 import logging
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from schemas.emotions import LABELS, Emotion
+from producer.formats import SUFFIX_FORMATS, TEXT_OR_KAGGLE
+from producer.rows import DEFAULT_COLUMNS, Columns, ProduceError, Row, SourceError
+from producer.sources import read_file as read_rows
+from schemas.emotions import LABELS
+from training.labels import emotion_of
 
 log = logging.getLogger(__name__)
-
-# Other names the same six labels go by in circulating copies of CARER.
-LABEL_ALIASES = {"happiness": "joy", "happy": "joy", "worry": "fear", "sad": "sadness"}
 
 # The named splits under `TrainingSettings.data_dir`.
 SPLITS = {
@@ -30,6 +32,13 @@ SPLITS = {
     "goemotions-train": "goemotions_train/train.jsonl",
     "ood-dev": "ood_dev/ood_dev.jsonl",
 }
+
+# The producer's formats by suffix, but a .txt is always Kaggle here: a file without labels
+# cannot train, and its labels may be aliases that the producer's sniffing does not know.
+FILE_FORMATS = {
+    suffix: "kaggle" if fmt == TEXT_OR_KAGGLE else fmt for suffix, fmt in SUFFIX_FORMATS.items()
+}
+NAMED_FIELDS = ("jsonl", "csv", "tsv")  # the formats where the text and label columns apply
 
 
 class DataSourceError(ValueError):
@@ -74,22 +83,7 @@ class LabelledTexts:
         )
 
 
-def parse_label(value: Any) -> int:
-    """A label id 0-5 (int or digit string) or a label name (case-insensitive, aliases allowed)."""
-    if isinstance(value, bool):
-        raise ValueError(f"label {value!r} is a boolean, not a label")
-    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
-        number = int(value)
-        if not 0 <= number < len(LABELS):
-            raise ValueError(f"label id {number} is outside 0..{len(LABELS) - 1}")
-        return number
-    if isinstance(value, str):
-        name = value.strip().lower()
-        return int(Emotion.from_label(LABEL_ALIASES.get(name, name)))
-    raise ValueError(f"label {value!r} is neither an id nor a name")
-
-
-def _checked_text(value: Any) -> str:
+def checked_text(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"text is {type(value).__name__}, not a string")
     if not value.strip():
@@ -97,169 +91,83 @@ def _checked_text(value: Any) -> str:
     return value
 
 
-def _read_rows(
-    path: Path,
-    rows: Iterator[tuple[int, Any]],
-    parse: Callable[[Any], tuple[str, int]],
+T = TypeVar("T")
+
+
+def collect(
+    where: Path,
+    rows: Iterable[tuple[int, T]],
+    parse: Callable[[T], tuple[str, int]],
     skip_bad: bool,
     unit: str = "line",
 ) -> LabelledTexts:
-    data = LabelledTexts(name=path.stem)
+    """(text, label id) of each numbered row; a bad one raises, or with `skip_bad` is counted."""
+    data = LabelledTexts(name=where.stem)
     for line, row in rows:
         try:
             text, label = parse(row)
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, TypeError) as error:
             if not skip_bad:
-                raise DataFormatError(path, line, _reason(error), unit) from error
+                raise DataFormatError(where, line, _reason(error), unit) from error
             data.skipped += 1
             continue
         data.texts.append(text)
         data.labels.append(label)
     if data.skipped:
-        log.warning("%s: skipped %d bad rows", path, data.skipped)
+        log.warning("%s: skipped %d bad rows", where, data.skipped)
     return data
 
 
 def _reason(error: Exception) -> str:
-    if isinstance(error, KeyError):
-        return f"missing field {error.args[0]!r}"
-    return str(error)
+    # The reader's own error already starts with `file:line:`; DataFormatError adds it again.
+    return error.problem if isinstance(error, SourceError) else str(error)
 
 
-def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():  # blank lines (e.g. the one leading CARER's val.txt) carry no row
-                yield number, line.rstrip("\n")
-
-
-def read_jsonl(
-    path: Path, text_field: str = "text", label_field: str = "label", skip_bad: bool = False
-) -> LabelledTexts:
-    """One JSON object per line; `label_name`, when present, must agree with the label."""
-
-    def parse(line: str) -> tuple[str, int]:
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"not valid JSON ({error.msg})") from None
-        if not isinstance(row, dict):
-            raise ValueError("the line is not a JSON object")
-        label = parse_label(row[label_field])
-        if (
-            "label_name" in row
-            and label_field != "label_name"
-            and row["label_name"] != LABELS[label]
-        ):
-            raise ValueError(f"label {label} and label_name {row['label_name']!r} disagree")
-        return _checked_text(row[text_field]), label
-
-    return _read_rows(path, _numbered_lines(path), parse, skip_bad)
-
-
-def read_kaggle_txt(path: Path, skip_bad: bool = False) -> LabelledTexts:
-    """The Kaggle form of CARER: `text;label_name` per line (the label after the last `;`)."""
-
-    def parse(line: str) -> tuple[str, int]:
-        text, separator, label = line.rpartition(";")
-        if not separator:
-            raise ValueError("no ';' separating text and label")
-        return _checked_text(text), parse_label(label)
-
-    return _read_rows(path, _numbered_lines(path), parse, skip_bad)
-
-
-def read_csv(
-    path: Path,
-    text_column: str = "text",
-    label_column: str = "label",
-    skip_bad: bool = False,
-    delimiter: str = ",",
-) -> LabelledTexts:
-    """A CSV with a header row; the chosen columns hold the text and the label (id or name)."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter=delimiter)
-        header = reader.fieldnames or []
-        for column in (text_column, label_column):
-            if column not in header:
-                raise DataFormatError(path, 1, f"no column {column!r} in header {header}")
-
-        def parse(row: dict[str, Any]) -> tuple[str, int]:
-            return _checked_text(row[text_column]), parse_label(row[label_column])
-
-        # reader.line_num is the physical line the row ended on (quoted newlines count).
-        rows = ((reader.line_num, row) for row in reader)
-        return _read_rows(path, rows, parse, skip_bad)
-
-
-def read_hf_dataset(
-    path: Path,
-    split: str | None = None,
-    text_column: str = "text",
-    label_column: str = "label",
-    skip_bad: bool = False,
-) -> LabelledTexts:
-    """A local Hugging Face dataset directory (`save_to_disk`), a `Dataset` or one split of a
-    `DatasetDict` (`split`; default the only split, else "train"). A `ClassLabel` column is
-    read by its names, so its own label order need not be ours."""
-    from datasets import ClassLabel, DatasetDict, load_from_disk
-
-    try:
-        loaded = load_from_disk(str(path))
-    except FileNotFoundError as error:
-        raise DataSourceError(
-            f"{path}: not a Hugging Face dataset directory (save_to_disk): {error}"
-        ) from None
-    if isinstance(loaded, DatasetDict):
-        splits = sorted(loaded)
-        split = split or (splits[0] if len(splits) == 1 else "train")
-        if split not in loaded:
-            raise DataSourceError(f"{path}: no split {split!r}; it has {splits}")
-        dataset, where = loaded[split], path / split
-    elif split is not None:
-        raise DataSourceError(f"{path}: a single dataset without splits; drop the split")
-    else:
-        dataset, where = loaded, path
-    for column in (text_column, label_column):
-        if column not in dataset.column_names:
-            raise DataSourceError(f"{where}: no column {column!r}; it has {dataset.column_names}")
-    feature = dataset.features[label_column]
-    names = feature.names if isinstance(feature, ClassLabel) else None
-
-    def parse(row: tuple[Any, Any]) -> tuple[str, int]:
-        text, label = row
-        if names is not None and isinstance(label, int) and 0 <= label < len(names):
-            label = names[label]
-        return _checked_text(text), parse_label(label)
-
-    rows = enumerate(zip(dataset[text_column], dataset[label_column], strict=True), start=1)
-    data = _read_rows(where, rows, parse, skip_bad, unit="row")
-    data.name = path.name if where == path else f"{path.name}/{split}"
-    return data
+def _text_and_emotion(row: Row) -> tuple[str, int]:
+    if isinstance(row, SourceError):
+        raise row
+    return checked_text(row.text), emotion_of(row)
 
 
 def read_file(
     path: Path, skip_bad: bool = False, text_column: str = "text", label_column: str = "label"
 ) -> LabelledTexts:
-    """Pick the reader by suffix: `.jsonl` and `.csv` (their text and label fields are named),
-    `.txt` (Kaggle)."""
-    if path.suffix == ".jsonl":
-        return read_jsonl(path, text_column, label_column, skip_bad)
-    if path.suffix == ".csv":
-        return read_csv(path, text_column, label_column, skip_bad)
-    if path.suffix == ".txt":
-        return read_kaggle_txt(path, skip_bad)
-    raise DataSourceError(
-        f"{path}: unknown data format {path.suffix!r} "
-        "(.jsonl, .csv, Kaggle .txt, or a Hugging Face dataset directory)"
-    )
+    """A file by its suffix: `.jsonl`/`.ndjson`, `.csv` and `.tsv` (their text and label fields
+    are named by the columns), `.txt` (Kaggle)."""
+    fmt = FILE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise DataSourceError(
+            f"{path}: unknown data format {path.suffix!r} "
+            "(.jsonl, .ndjson, .csv, .tsv, Kaggle .txt, or a Hugging Face dataset directory)"
+        )
+    named = fmt in NAMED_FIELDS
+    columns = Columns(text=text_column, label=label_column) if named else DEFAULT_COLUMNS
+    return collect(path, _numbered(path, columns, fmt), _text_and_emotion, skip_bad)
+
+
+def _numbered(path: Path, columns: Columns, fmt: str) -> Iterable[tuple[int, Row]]:
+    """The reader's rows with their lines; its errors about the whole file as training's."""
+    try:
+        for row in read_rows(path, columns, fmt):
+            yield row.line, row
+    except SourceError as error:  # the whole file, e.g. a column missing from its header
+        raise DataFormatError(path, error.line, error.problem) from None
+    except ProduceError as error:
+        raise DataSourceError(str(error)) from None
 
 
 def read_split(data_dir: Path, split: str) -> LabelledTexts:
     """One of `SPLITS` ("carer-train", "goemotions-train", "ood-dev", ...) under `data_dir`."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; known: {sorted(SPLITS)}")
-    data = read_jsonl(data_dir / SPLITS[split])
+    path = data_dir / SPLITS[split]
+    if not path.is_file():  # e.g. a clone without ../shared/data beside it
+        folders = sorted({Path(relative).parts[0] + "/" for relative in SPLITS.values()})
+        raise DataSourceError(
+            f"{path}: no such file (split {split}); set MOODWATCH_TRAIN_DATA_DIR to the "
+            f"directory that holds {', '.join(folders)}"
+        )
+    data = read_file(path)
     data.name = split
     return data
 

@@ -2,7 +2,9 @@
 
 The figures are those of what runs in production: same normalisation, tokenisation,
 temperatures and combination rule. Run as `python -m training.evaluate BUNDLE_DIR`; it writes
-JSON, Markdown and PNG plots (`training.report`).
+JSON, Markdown and PNG plots (`training.report`) to `--output`, by default into .cache/results
+(untracked). The committed reports in benchmarks/results are rewritten only when asked:
+`--output benchmarks/results/model_quality.json` (`make bench-quality REFRESH=1`).
 """
 
 import time
@@ -19,13 +21,15 @@ from training.data import LabelledTexts, read_split
 from training.metrics import classification_report
 from training.report import write_report
 
-REPORT_DIR = Path("benchmarks/results")
+# Where an evaluation's report goes unless a path is asked for: untracked, so that evaluating
+# never rewrites the committed figures in benchmarks/results.
+RESULTS_DIR = Path(".cache/results")
 # split name -> the key it has in reports ("ensemble.test.accuracy", "ensemble.ood.macro_f1")
 REPORT_SPLITS = {"carer-validation": "validation", "carer-test": "test", "ood-dev": "ood"}
 ALL_SPLITS = tuple(REPORT_SPLITS)
 RULES: tuple[CombinationRule, ...] = ("mean", "product", "max", "min")
 CALIBRATION_BINS = 15
-DEFAULT_REPORT = REPORT_DIR / "model_quality.json"
+DEFAULT_REPORT = RESULTS_DIR / "model_quality.json"
 Device = Literal["auto", "cpu", "cuda"]
 # split key -> (member logits, posts/s); logits do not depend on the manifest's weights or
 # temperatures, so a bundle that only changed those is rescored without running its members
@@ -208,9 +212,13 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
 def main(
     bundle: Annotated[Path, typer.Argument(help="bundle directory")],
     data_dir: Annotated[Path, typer.Option(help="dataset root")] = Path("../shared/data"),
-    output: Annotated[Path, typer.Option(help="JSON report; .md and .png files beside it")] = (
-        DEFAULT_REPORT
-    ),
+    output: Annotated[
+        Path,
+        typer.Option(
+            help="JSON report, .md and .png files beside it (benchmarks/results/... refreshes "
+            "the committed ones)"
+        ),
+    ] = DEFAULT_REPORT,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     fast: Annotated[bool, typer.Option(help="also score the CPU fast path (int8/bf16)")] = True,
 ) -> None:

@@ -27,7 +27,7 @@ from schemas.settings import TrainingSettings
 from training.calibration import fit_temperature, fit_weights, nll
 from training.data import DataSourceError, LabelledTexts, mix, read_split
 from training.encoders import PreparedEncoder, ensure_encoder
-from training.evaluate import REPORT_DIR, MemberRuns, evaluate_bundle, summary_lines
+from training.evaluate import RESULTS_DIR, MemberRuns, evaluate_bundle, summary_lines
 from training.finetune import FinetuneConfig, finetune
 from training.profiles import MemberPlan, Profile, get_profile
 from training.quantisation import check_int8
@@ -83,7 +83,7 @@ def train_bundle(
     report["bundle"] = str(output)
     default = output.resolve() == Path(settings.output_dir).resolve()
     name = "model_quality" if default else f"model_quality_{output.name}"
-    write_report(report, REPORT_DIR / f"{name}.json")
+    write_report(report, RESULTS_DIR / f"{name}.json")
     for line in summary_lines(report):
         tqdm.write(line)
     return output

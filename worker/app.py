@@ -15,7 +15,8 @@ from model.allocator import keep_freed_memory
 from model.passes import INFERENCE_BATCH_SIZE
 from schemas.exit_codes import ExitCode
 from schemas.settings import WorkerSettings
-from worker.batching import PendingBatch
+from worker.core.factory import CoreSettings, StreamCore, build_core
+from worker.core.outage import GaveUpStoring
 from worker.dead_letters import DeadLetterQueue, DeadLetterUnavailable, DlqLimit, DlqLimitExceeded
 from worker.labeller import Labeller, Predicts
 from worker.logs import configure_logging
@@ -24,7 +25,6 @@ from worker.redis_side import RedisSide
 from worker.stall_watch import ConsumerStalled, StallWatch
 from worker.startup import bundle_unreadable, check_bundle, kafka_logs_quiet, kafka_unreachable
 from worker.store import PostgresSink
-from worker.stream import GaveUpStoring, StreamProcessor
 
 log = structlog.get_logger(__name__)
 SESSION_TIMEOUT_MS = 10_000
@@ -111,20 +111,28 @@ def make_engine(
 
 
 def build_processor(
-    settings: WorkerSettings, predictor: Predicts, consumer: Any, dlq_producer: Any
-) -> StreamProcessor:
+    settings: WorkerSettings,
+    predictor: Predicts,
+    consumer: Any,
+    dlq_producer: Any,
+    stop: threading.Event,
+) -> StreamCore:
+    """The real collaborators of the core; `worker.core.factory` chains them."""
     redis_side = RedisSide(settings.redis, predictor.version)
-    engine = make_engine(settings)
-    return StreamProcessor(
+    return build_core(
+        CoreSettings(
+            batch_max_size=settings.batch_max_size,
+            batch_max_wait_s=settings.batch_max_wait_ms / 1000,
+            give_up_after_stop_s=settings.db_retry_max_s,
+        ),
         consumer=consumer,
         labeller=Labeller(predictor, redis_side, INFERENCE_BATCH_SIZE),
-        sink=PostgresSink(engine),
+        sink=PostgresSink(make_engine(settings)),
         dead_letters=DeadLetterQueue(dlq_producer, settings.kafka.dlq_topic),
         dlq_limit=DlqLimit(settings.dlq_max_ratio, settings.dlq_min_messages),
-        redis_side=redis_side,
-        batch=PendingBatch(settings.batch_max_size, settings.batch_max_wait_ms / 1000),
-        give_up_after_stop_s=settings.db_retry_max_s,
-        stall_watch=StallWatch(consumer, settings.stall_timeout_s),
+        live=redis_side,
+        watch=StallWatch(consumer, settings.stall_timeout_s),
+        stop=stop,
     )
 
 
@@ -162,9 +170,9 @@ def run_worker(settings: WorkerSettings, predictor: Predicts | None = None) -> i
         predictor = _load_predictor(settings)
     metrics_port = serve_metrics(settings.metrics_port)
     consumer, dlq_producer = connect_kafka(settings)
-    processor = build_processor(settings, predictor, consumer, dlq_producer)
-    subscribe(consumer, settings.kafka.topic, processor)
     stop = threading.Event()
+    processor = build_processor(settings, predictor, consumer, dlq_producer, stop)
+    subscribe(consumer, settings.kafka.topic, processor.listener)
     _stop_on_signals(stop)
     log.warning(
         "worker started",
@@ -173,7 +181,7 @@ def run_worker(settings: WorkerSettings, predictor: Predicts | None = None) -> i
         metrics_port=metrics_port,
     )
     try:
-        processor.run(stop)
+        processor.run()
     except DlqLimitExceeded as exc:
         log.error("dead-letter cap reached; stopping", error=str(exc))
         return ExitCode.DLQ_CAP

@@ -1,29 +1,37 @@
 """Fixtures of the fault-injection suite: a private stack, started once and stopped at the end.
 
 The suite is slow (minutes) and kills services, so it runs only when asked for with
-`-m faults` (`make test-faults`); a plain `pytest` deselects it here, whatever pyproject says.
+`-m faults` (`make test-faults`) or `-m faults_quick` (the short variants `make test` runs); a
+plain `pytest` deselects it here, whatever pyproject says.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine
 
-from tests.faults.stack import FaultStack
+from tests.faults.stack import FaultStack, one_session_at_a_time
 from tests.faults.workers import Workers
 
 MARKER = "faults"
+QUICK_MARKER = "faults_quick"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{MARKER}: fault-injection suite on its own stack (make test-faults)"
     )
+    config.addinivalue_line(
+        "markers",
+        f"{QUICK_MARKER}: the short variant of a fault scenario, run by `make test` "
+        "(make test-faults-quick)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if MARKER in (config.option.markexpr or ""):
+    expression = config.option.markexpr or ""
+    if MARKER in expression or QUICK_MARKER in expression:
         return
     here = Path(__file__).parent
     skipped = [item for item in items if here in item.path.parents]
@@ -32,19 +40,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if here not in item.path.parents]
 
 
+def _say(config: pytest.Config) -> Callable[[str], None]:
+    """A line on the terminal now, past pytest's output capture."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+
+    def say(line: str) -> None:
+        with capture.global_and_fixture_disabled():
+            if reporter is not None:
+                reporter.write_line(line)
+
+    return say
+
+
 @pytest.fixture(scope="session")
-def stack() -> Iterator[FaultStack]:
-    """Up (cluster, roles, database, topics), migrated; stopped (data kept) after the session."""
+def stack(request: pytest.FixtureRequest) -> Iterator[FaultStack]:
+    """Up (cluster, roles, database, topics), migrated; stopped (data kept) after the session.
+    One session on the machine at a time: the ports are fixed (tests/faults/stack.py)."""
     from devstack.manager import down, up
     from schemas.migrate import upgrade_to_head
 
     fault_stack = FaultStack.create()
-    up(fault_stack.services)
-    try:
-        upgrade_to_head(fault_stack.db)
-        yield fault_stack
-    finally:
-        down(fault_stack.services)
+    with one_session_at_a_time(say=_say(request.config)):
+        up(fault_stack.services)
+        try:
+            upgrade_to_head(fault_stack.db)
+            yield fault_stack
+        finally:
+            down(fault_stack.services)
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,16 @@ which stop and kill services, never touch them: everything here listens on 29092
 random password per session, which lets the log checks search for it.
 """
 
+import fcntl
+import os
 import secrets
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from pydantic import SecretStr
 
@@ -21,6 +28,54 @@ PG_PORT = 25432
 PG_CLUSTER = "mwfaults"
 REDIS_URL = "redis://127.0.0.1:26379/0"
 STATE_DIR = REPO / ".services-faults"
+# The ports are the machine's, whatever the checkout: one fault session at a time. A second one
+# waits for the first to end (its teardown stops the services the first one is using).
+LOCK = Path(tempfile.gettempdir()) / f"moodwatch-faults-{KAFKA_PORT}.lock"
+LOCK_WAIT_S = 540.0  # within pytest's timeout (600 s), which covers fixture setup
+
+
+def _holder(handle: IO[str]) -> str:
+    """The pid the lock's holder wrote, and its command line while it runs."""
+    handle.seek(0)
+    pid = handle.read().strip()
+    try:
+        command = Path(f"/proc/{int(pid)}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, ValueError):
+        return pid or "?"
+    return f"{pid}: {command.strip()[:200]}"
+
+
+@contextmanager
+def one_session_at_a_time(
+    lock: Path = LOCK, wait_s: float = LOCK_WAIT_S, say: Callable[[str], None] = print
+) -> Iterator[None]:
+    """Hold the machine's fault-stack lock for the session (released when the process ends,
+    however it ends); wait for another session that holds it, up to `wait_s`, and `say` so."""
+    with lock.open("a+") as handle:
+        deadline = time.monotonic() + wait_s
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"another fault session (pid {_holder(handle)}) still holds {lock} "
+                        f"after {wait_s:.0f}s"
+                    ) from None
+                if not told:
+                    say(f"waiting for another fault session (pid {_holder(handle)}, lock {lock})")
+                    told = True
+                time.sleep(1.0)  # polling a lock another process holds
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)

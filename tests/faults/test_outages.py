@@ -1,4 +1,6 @@
-"""Scenarios 2-4: PostgreSQL, Redis and the Kafka broker go away mid-stream and come back."""
+"""Scenarios 2-4: PostgreSQL, Redis and the Kafka broker go away mid-stream and come back.
+
+The PostgreSQL outage has a quick variant (`faults_quick`, part of `make test`): 8 s down."""
 
 import json
 import time
@@ -16,7 +18,6 @@ from tests.integration.streaming import Stream, wait_for
 
 pytestmark = pytest.mark.faults
 
-PG_OUTAGE_S = 30.0
 KAFKA_DOWN_S = 5.0
 
 
@@ -24,8 +25,12 @@ def _ids(stream: Stream, numbers: Iterable[int]) -> list[str]:
     return [f"{stream.source}-{n}" for n in numbers]
 
 
-def test_postgres_stopped_for_30s_commits_nothing_and_loses_nothing(
-    stack: FaultStack, engine: Engine, workers: Workers
+@pytest.mark.parametrize(
+    "outage_s",
+    [pytest.param(30.0, id="full"), pytest.param(8.0, id="quick", marks=pytest.mark.faults_quick)],
+)
+def test_postgres_stopped_mid_stream_commits_nothing_and_loses_nothing(
+    stack: FaultStack, engine: Engine, workers: Workers, outage_s: float
 ) -> None:
     from devstack.manager import start_postgres, stop_postgres
 
@@ -38,7 +43,7 @@ def test_postgres_stopped_for_30s_commits_nothing_and_loses_nothing(
         wait_for(lambda: "postgres unavailable" in worker.log_text(), what="a failed write")
         committed = stream.committed()
         stream.produce_posts(range(3000, 4000))
-        time.sleep(PG_OUTAGE_S)  # the outage itself
+        time.sleep(outage_s)  # the outage itself
         assert stream.committed() == committed, "offsets moved while PostgreSQL was down"
         assert worker.alive()
     finally:

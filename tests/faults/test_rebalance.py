@@ -1,6 +1,9 @@
-"""Scenarios 5 and 6: rebalances (a worker killed, one added) and slow or frozen batches."""
+"""Scenarios 5 and 6: rebalances (a worker killed, one added) and slow or frozen batches.
+
+The first has a quick variant (`faults_quick`, part of `make test`): two workers, 5,000 posts."""
 
 import time
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import Engine, text
@@ -13,12 +16,33 @@ from tests.integration.streaming import Stream, wait_for
 pytestmark = pytest.mark.faults
 
 ASSIGNED = "partitions assigned"
+# What kafka-python (>= 3, kafka/coordinator/consumer.py) logs at ERROR, and the KafkaError it
+# raises from poll(), when one of our rebalance callbacks raised: "User provided rebalance
+# listener <...> for group <...> failed on partition assignment", "User rebalance callback
+# throws an error". The worker logs kafka-python's errors (worker.logs).
+LISTENER_FAILED = ("rebalance listener", "rebalance callback")
 SESSION_TIMEOUT_S = 10  # worker.app.make_consumer
 PACE = 100.0  # posts/s: below what three workers can take, so batches stay partial
 # Batches that stay open a while, so that a rebalance finds one half full: with the default
 # 5 ms wait a batch is open so briefly that the revocation path would rarely run.
 OPEN_BATCHES = {"batch_max_wait_ms": "500"}
 TOTAL = 8000
+
+
+@dataclass(frozen=True)
+class Churn:
+    """`workers` start on a backlog of `backlog` posts; the rest of `total` come at PACE. One
+    worker is killed at `kill_at` rows, one is added at `add_at` rows."""
+
+    workers: int
+    backlog: int
+    total: int
+    kill_at: int
+    add_at: int
+
+
+FULL = Churn(workers=3, backlog=2000, total=TOTAL, kill_at=2500, add_at=3500)
+QUICK = Churn(workers=2, backlog=600, total=5000, kill_at=900, add_at=1400)
 
 
 def _ids(stream: Stream, numbers: range) -> list[str]:
@@ -29,28 +53,59 @@ def _assignments(worker: WorkerProcess) -> int:
     return worker.log_text().count(ASSIGNED)
 
 
+def _listener_failures(worker: WorkerProcess) -> list[str]:
+    return [
+        line for line in worker.log_text().splitlines() if any(s in line for s in LISTENER_FAILED)
+    ]
+
+
+@pytest.mark.parametrize(
+    "churn",
+    [
+        pytest.param(FULL, id="full"),
+        pytest.param(QUICK, id="quick", marks=pytest.mark.faults_quick),
+    ],
+)
 def test_three_workers_one_killed_and_one_added_mid_stream(
-    stack: FaultStack, engine: Engine, workers: Workers
+    stack: FaultStack, engine: Engine, workers: Workers, churn: Churn
 ) -> None:
     """A backlog first, then posts at a modest rate, so that the rebalances find batches
     half full (a rebalance listener that commits must work from kafka-python's thread)."""
     stream = Stream.fresh(partitions=6, base=stack.kafka)
-    stream.produce_posts(range(2000))
-    group = [workers.start(stream, log_level="INFO", settings=OPEN_BATCHES) for _ in range(3)]
-    wait_for(lambda: all(_assignments(w) for w in group), timeout=120, what="three members")
-    with PacedProducer(stream, range(2000, TOTAL), rate=PACE):
-        wait_for(lambda: row_count(engine, stream.source) >= 2500, timeout=120, what="2500 rows")
-        group[1].kill9()
-        wait_for(lambda: row_count(engine, stream.source) >= 3500, timeout=120, what="3500 rows")
+    stream.produce_posts(range(churn.backlog))
+    group = [
+        workers.start(stream, log_level="INFO", settings=OPEN_BATCHES) for _ in range(churn.workers)
+    ]
+    wait_for(lambda: all(_assignments(w) for w in group), timeout=120, what="all members")
+    with PacedProducer(stream, range(churn.backlog, churn.total), rate=PACE):
+        wait_for(
+            lambda: row_count(engine, stream.source) >= churn.kill_at,
+            timeout=120,
+            what=f"{churn.kill_at} rows",
+        )
+        victim = group.pop()
+        assigned = [_assignments(w) for w in group]
+        victim.kill9()
+        wait_for(
+            lambda: row_count(engine, stream.source) >= churn.add_at,
+            timeout=120,
+            what=f"{churn.add_at} rows",
+        )
         newcomer = workers.start(stream, log_level="INFO", settings=OPEN_BATCHES)
         wait_for(lambda: _assignments(newcomer), timeout=120, what="the newcomer assigned")
-        assert row_count(engine, stream.source) < TOTAL, "the stream ended before the newcomer"
-    wait_for(lambda: stream.committed() == TOTAL, timeout=300, what="all committed")
-    assert_exactly_once(engine, stream.source, _ids(stream, range(TOTAL)))
-    for worker in (group[0], group[2], newcomer):
+        assert row_count(engine, stream.source) < churn.total, (
+            "the stream ended before the newcomer"
+        )
+    wait_for(lambda: stream.committed() == churn.total, timeout=300, what="all committed")
+    assert_exactly_once(engine, stream.source, _ids(stream, range(churn.total)))
+    for worker in (*group, newcomer):
         assert worker.alive(), worker.log_text()[-2000:]
-        assert "rebalance callback" not in worker.log_text()
-    # The point of the pace: some rebalance found a batch half full, stored and committed it.
+        assert not _listener_failures(worker), _listener_failures(worker)
+    # The survivors' listeners ran in the rebalances after the kill (so the check above had
+    # callbacks to check) ...
+    assert all(_assignments(w) > n for w, n in zip(group, assigned, strict=True)), assigned
+    # ... and the point of the pace: some rebalance found a batch half full, stored and
+    # committed it.
     assert "stored at revocation" in workers.logs()
 
 

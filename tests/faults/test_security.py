@@ -35,10 +35,12 @@ def test_the_read_only_role_cannot_write(
     stack: FaultStack, engine: Engine, statement: str, read_write: bool
 ) -> None:
     """Refused by the role's read-only default and, with that turned off, by the grants."""
+    with engine.connect() as app_connection:
+        rows = app_connection.execute(text("SELECT count(*) FROM posts")).scalar_one()
     readonly = create_engine(stack.db.url(readonly=True))
     try:
-        with readonly.connect() as connection:
-            assert connection.execute(text("SELECT count(*) FROM posts")).scalar_one() >= 0
+        with readonly.connect() as connection:  # it reads what the app role sees
+            assert connection.execute(text("SELECT count(*) FROM posts")).scalar_one() == rows
             if read_write:  # for the transactions after this one
                 connection.execute(text("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE"))
                 connection.commit()
@@ -51,14 +53,23 @@ def test_the_read_only_role_cannot_write(
         readonly.dispose()
 
 
-def _service_logs(stack: FaultStack) -> str:
+def _service_logs(stack: FaultStack) -> dict[str, str]:
+    """Each service's log by name; a log that is missing or empty fails here, since a search
+    for the passwords in it would then pass whatever the services wrote elsewhere."""
+    from devstack.kafka import log_path as kafka_log
     from devstack.postgres import find_cluster
+    from devstack.redis import log_path as redis_log
 
     cluster = find_cluster(stack.services)
-    paths = [stack.services.state_dir / "kafka" / "kafka.log"]
-    paths += [stack.services.state_dir / "redis" / "redis.log"]
-    paths += [cluster.log_path] if cluster else []
-    return "\n".join(p.read_text(errors="replace") for p in paths if p.exists())
+    assert cluster is not None, "the fault stack's PostgreSQL cluster is gone"
+    paths = {
+        "kafka": kafka_log(stack.services),
+        "redis": redis_log(stack.services),
+        "postgres": cluster.log_path,
+    }
+    empty = [name for name, path in paths.items() if not path.exists() or not path.stat().st_size]
+    assert not empty, f"service logs missing or empty: {empty} ({paths})"
+    return {name: path.read_text(errors="replace") for name, path in paths.items()}
 
 
 def test_credentials_never_appear_in_logs(
@@ -95,6 +106,12 @@ def test_credentials_never_appear_in_logs(
         what="the refused login logged",
     )
     refused.stop()
-    logs = workers.logs() + _service_logs(stack)
+    logs = {worker.name: worker.log_text() for worker in workers.started}
+    logs |= _service_logs(stack)
+    # The search below covers what happened: the outage and the poison (the refused login was
+    # waited for above).
+    assert "postgres unavailable" in logs[worker.name]
+    assert "dead-lettered" in logs[worker.name]
     for secret in (*stack.secrets, wrong_password):
-        assert secret not in logs
+        leaked = [name for name, text in logs.items() if secret in text]
+        assert not leaked, f"a password is in the logs of {leaked}"

@@ -132,7 +132,7 @@ def test_train_bundle_writes_a_complete_bundle_and_report(tiny_training: Trainin
     assert {"validation", "test", "ood"} <= set(manifest.metrics)
     assert manifest.temperature > 0
     assert {"int8_ok", "int8_validation_accuracy"} <= set(first.metrics)
-    report = json.loads(Path("benchmarks/results/model_quality.json").read_text())
+    report = json.loads(Path(".cache/results/model_quality.json").read_text())
     assert report["ensemble"]["test"]["accuracy"] == manifest.metrics["test"]["accuracy"]
     assert report["training"]["train_rows"] == 36
     assert sorted(p.name for p in bundle.parent.iterdir()) == ["default"]  # nothing left over

@@ -10,10 +10,10 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
 from schemas.bundle import Normalisation
 from schemas.settings import TrainingSettings
-from training.data import SPLITS, DataFormatError, DataSourceError, read_hf_dataset
+from training.data import SPLITS, DataFormatError, DataSourceError
 from training.pipeline import training_data
 from training.profiles import QUICK
-from training.sources import DataSource
+from training.sources import DataSource, read_hf_dataset
 
 # dair-ai/emotion's order is ours; this one is not, so names must decide.
 SHUFFLED_NAMES = ["joy", "anger", "sadness", "love", "surprise", "fear"]
