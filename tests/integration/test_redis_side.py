@@ -6,13 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 import redis
+import structlog
 
 from schemas.emotions import LABELS
 from schemas.messages import Prediction
+from schemas.redis_keys import live_key, prediction_key
 from schemas.settings import RedisSettings, ServicesSettings
 from worker.decode import Coordinates, DecodedPost, decode
 from worker.labeller import Labeller
-from worker.redis_side import RedisSide, live_key
+from worker.redis_side import RedisSide
 
 pytestmark = pytest.mark.integration
 
@@ -84,3 +86,21 @@ def test_live_counters_count_per_minute_and_label(services: ServicesSettings) ->
     assert counts == {"joy": 2, "fear": 1}
     assert set(counts) <= set(LABELS)
     assert 0 < client.ttl(live_key(minute)) <= RedisSettings().counter_ttl_s
+
+
+@pytest.mark.parametrize("corrupt", [b"not json", b'{"label": "joy"}', b"\xff\xfe"])
+def test_a_corrupt_cache_entry_is_labelled_again_and_overwritten(
+    services: ServicesSettings, corrupt: bytes
+) -> None:
+    """Once a ValidationError outside the Redis guard: the worker crashed on every re-delivery."""
+    predictor = CountingPredictor()
+    labeller = Labeller(predictor, RedisSide(RedisSettings(), predictor.version), batch_size=8)
+    client = redis.Redis.from_url(RedisSettings().url)
+    key = prediction_key(predictor.version, "broken entry")
+    client.set(key, corrupt, ex=60)
+    with structlog.testing.capture_logs() as logs:
+        labelled = labeller.label(posts("broken entry"))
+    assert [item.prediction.label for item in labelled] == ["joy"]
+    assert predictor.asked == ["broken entry"]
+    assert any("corrupt prediction" in entry["event"] for entry in logs)
+    assert Prediction.model_validate_json(client.get(key) or b"").label == "joy"  # overwritten
