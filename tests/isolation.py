@@ -136,23 +136,24 @@ def isolate(environ: MutableMapping[str, str], pid: int | None = None) -> Isolat
     }
     values: dict[str, str] = {}
     refused: dict[str, str] = {}
-    for variable, default in defaults.items():
+
+    def choose(variable: str, default: str) -> None:
+        """A test value given in the environment is kept; any other is refused and replaced."""
         given = environ.get(variable)
         if given is not None and is_test_value(variable, given):
             values[variable] = given
-        else:
-            if given is not None:
-                refused[variable] = given
-            values[variable] = default
-    metrics = int(values[METRICS_PORT] or 0)
-    own_metrics = f"http://127.0.0.1:{metrics}/metrics" if metrics else NO_METRICS_URL
-    given_url = environ.get(DASHBOARD_METRICS_URL)
-    if given_url is not None and is_test_value(DASHBOARD_METRICS_URL, given_url):
-        values[DASHBOARD_METRICS_URL] = given_url
-    else:
-        if given_url is not None:
-            refused[DASHBOARD_METRICS_URL] = given_url
-        values[DASHBOARD_METRICS_URL] = own_metrics
+            return
+        if given is not None:
+            refused[variable] = given
+        values[variable] = default
+
+    for variable, default in defaults.items():
+        choose(variable, default)
+    metrics = int(values[METRICS_PORT] or 0)  # the metrics URL follows the port chosen above
+    choose(
+        DASHBOARD_METRICS_URL,
+        f"http://127.0.0.1:{metrics}/metrics" if metrics else NO_METRICS_URL,
+    )
     environ.update(values)
     # Test predictions cached in Redis db 15 need not outlive the session by a week.
     environ.setdefault("MOODWATCH_REDIS_CACHE_TTL_S", "3600")

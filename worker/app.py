@@ -3,7 +3,6 @@
 import os
 import signal
 import threading
-import warnings
 from typing import Any
 
 import structlog
@@ -153,11 +152,10 @@ def _load_predictor(settings: WorkerSettings) -> Predicts:
     from model.predictor import EnsemblePredictor  # torch import: only when really needed
 
     try:
-        with warnings.catch_warnings():  # torch's notice about its own int8 internals
-            warnings.filterwarnings("ignore", "torch.quantize_per", UserWarning)
-            return EnsemblePredictor.load(
-                settings.bundle_path, settings.device, int8=settings.int8, bf16=settings.bf16
-            )
+        # torch's int8 deprecation notices are filtered once, for every command, in cli/main.py
+        return EnsemblePredictor.load(
+            settings.bundle_path, settings.device, int8=settings.int8, bf16=settings.bf16
+        )
     except (OSError, ValueError) as exc:  # a member directory missing or broken
         raise bundle_unreadable(settings.bundle_path, str(exc)) from exc
 

@@ -8,6 +8,12 @@ import structlog
 
 from worker.decode import Coordinates
 
+# A dead letter's headers: written here, read back by `moodwatch dlq` (worker/dlq_reader.py).
+REASON_HEADER = "reason"
+TOPIC_HEADER = "source_topic"
+PARTITION_HEADER = "source_partition"
+OFFSET_HEADER = "source_offset"
+
 log = structlog.get_logger(__name__)
 
 # The broker refuses records over ~1 MB; a larger original is kept truncated and marked.
@@ -70,10 +76,10 @@ class DeadLetterQueue:
 
     def send(self, key: bytes | None, value: bytes | None, where: Coordinates, reason: str) -> None:
         headers = [
-            ("reason", reason.encode("utf-8")),
-            ("source_topic", where.topic.encode()),
-            ("source_partition", str(where.partition).encode()),
-            ("source_offset", str(where.offset).encode()),
+            (REASON_HEADER, reason.encode("utf-8")),
+            (TOPIC_HEADER, where.topic.encode()),
+            (PARTITION_HEADER, str(where.partition).encode()),
+            (OFFSET_HEADER, str(where.offset).encode()),
         ]
         value = value or b""
         if len(value) > MAX_DLQ_VALUE_BYTES:

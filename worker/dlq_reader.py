@@ -16,6 +16,7 @@ from kafka.errors import KafkaError
 from kafka.structs import TopicPartition
 
 from schemas.settings import KafkaSettings
+from worker.dead_letters import OFFSET_HEADER, PARTITION_HEADER, REASON_HEADER, TOPIC_HEADER
 from worker.startup import kafka_logs_quiet, kafka_unreachable
 
 BOOTSTRAP_TIMEOUT_MS = 10_000
@@ -36,11 +37,11 @@ class DeadLetter:
     def from_record(cls, record: Any) -> "DeadLetter":
         headers = {key: raw.decode("utf-8", "replace") for key, raw in record.headers or []}
         origin = "{}/{}@{}".format(
-            headers.get("source_topic", "?"),
-            headers.get("source_partition", "?"),
-            headers.get("source_offset", "?"),
+            headers.get(TOPIC_HEADER, "?"),
+            headers.get(PARTITION_HEADER, "?"),
+            headers.get(OFFSET_HEADER, "?"),
         )
-        reason = headers.get("reason", "(no reason header)")
+        reason = headers.get(REASON_HEADER, "(no reason header)")
         return cls(record.timestamp, origin, reason, record.value or b"")
 
     def line(self) -> str:
