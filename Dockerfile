@@ -21,6 +21,7 @@ COPY worker ./worker
 COPY producer ./producer
 COPY training ./training
 COPY dashboard ./dashboard
+COPY sentinel ./sentinel
 COPY cli ./cli
 RUN pip install --no-deps . && moodwatch --help > /dev/null
 

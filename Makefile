@@ -25,7 +25,8 @@ step = $(if $(STEP_LOG),scripts/step.sh $(STEP_LOG) "$(1)" )
 .DEFAULT_GOAL := help
 .PHONY: help venv services-up services-down migrate model run stop test lint typecheck format \
         pytest test-faults-quick bench-quality bench-stream browser-deps bench-dashboard \
-        test-faults
+        test-faults bench-alerts bench-shares bench-runtimes bench-gpu bench-storage bench-shadow \
+        bench-relabel
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -86,8 +87,30 @@ bench-quality: model ## evaluate the bundle on CARER test + ood_dev -> .cache/re
 bench-stream: migrate model ## stream benchmark (bare vs pipeline, e2e, micro-batching, latency) -> .cache/results
 	@$(BIN)/python -m benchmarks.bench_stream --bundle models/default --batch-wait-ms 5 \
 		--output $(RESULTS)/stream.json
-	@$(BIN)/python -m benchmarks.bench_stream --bundle models/default --int8 --bf16 --batch-wait-ms 5 \
-		--output $(RESULTS)/stream-cpu-fast.json
+	@$(BIN)/python -m benchmarks.bench_stream --bundle models/default --cpu-runtime torch \
+		--batch-wait-ms 5 --output $(RESULTS)/stream-torch.json
+
+bench-runtimes: migrate model ## torch fp32 vs ONNX Runtime fp32/int8 vs default, bare and e2e -> .cache/results
+	@$(BIN)/python -m benchmarks.bench_runtimes --bundle models/default --output $(RESULTS)/runtimes.json
+
+bench-gpu: ## on CUDA: quick + full bundle in fp16, bare/e2e/p99 -> .cache/results/gpu.json
+	@benchmarks/gpu.sh --output $(RESULTS)/gpu.json
+
+bench-alerts: migrate ## the sentinel's rule, explanation and delivery on replayed posts (~8 min) -> .cache/results/alerts.json
+	@$(BIN)/python -m benchmarks.bench_alerts --output $(RESULTS)/alerts.json
+
+bench-shares: migrate model ## ood_dev through a worker: counted vs expected shares against the truth -> .cache/results/shares.json
+	@$(BIN)/python -m benchmarks.bench_shares --bundle models/default --output $(RESULTS)/shares.json
+
+bench-storage: services-up ## bytes per post, rollup rows/day, 30 days at 100/s with 7-day retention -> .cache/results/storage.json
+	@$(BIN)/python -m benchmarks.bench_storage --output $(RESULTS)/storage.json
+
+bench-relabel: services-up model ## moodwatch relabel throughput with models/default -> .cache/results/relabel.json
+	@$(BIN)/python -m benchmarks.bench_relabel --bundle models/default --output $(RESULTS)/relabel.json
+
+bench-shadow: model ## labelling throughput with a candidate in shadow (CANDIDATE=dir) -> .cache/results/shadow.json
+	@$(BIN)/python -m benchmarks.bench_shadow --bundle models/default \
+		--candidate $(or $(CANDIDATE),models/default) --output $(RESULTS)/shadow.json
 
 bench-dashboard: migrate ## trend query over 10M posts -> .cache/results/trend_query.json
 	@$(BIN)/python benchmarks/bench_trend_query.py --what-if-hourly \

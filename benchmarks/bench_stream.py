@@ -6,10 +6,10 @@ log beside it); the committed ones in benchmarks/results are written only when t
 path asked for (`make bench-stream REFRESH=1`).
 
     .venv/bin/python -m benchmarks.bench_stream --bundle models/default
-    .venv/bin/python -m benchmarks.bench_stream --int8 --bf16 --batch-wait-ms 5 \
-        --output .cache/results/stream-cpu-fast.json        # the CPU fast profile
+    .venv/bin/python -m benchmarks.bench_stream --cpu-runtime torch --batch-wait-ms 5 \
+        --output .cache/results/stream-torch.json        # torch fp32, as before ONNX Runtime
     .venv/bin/python -m benchmarks.bench_stream --bundle /tmp/tiny --posts 256 --quick
-    .venv/bin/python -m benchmarks.bench_stream --int8 --bf16 --batch-wait-ms 100 \
+    .venv/bin/python -m benchmarks.bench_stream --batch-wait-ms 100 \
         --latency-at 130 --output /tmp/latency.json    # latency alone, at a chosen rate
 """
 
@@ -33,8 +33,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--batch-size", type=int, default=256, help="the worker's MOODWATCH_WORKER_BATCH_MAX_SIZE"
     )
     parser.add_argument("--batch-wait-ms", type=int, help="MOODWATCH_WORKER_BATCH_MAX_WAIT_MS")
-    parser.add_argument("--int8", action="store_true", help="int8 members that keep accuracy")
-    parser.add_argument("--bf16", action="store_true", help="bf16 for the other members (CPU)")
+    parser.add_argument(
+        "--cpu-runtime",
+        default="bundle",
+        choices=["bundle", "torch", "onnx-fp32", "onnx-int8"],
+        help="MOODWATCH_WORKER_CPU_RUNTIME (bundle: as its manifest says)",
+    )
     parser.add_argument("--latency-seconds", type=float, default=30.0)
     parser.add_argument(
         "--latency-at", type=float, metavar="POSTS_PER_S", help="only the latency, at this rate"

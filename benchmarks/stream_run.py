@@ -21,8 +21,8 @@ from schemas.settings import DatabaseSettings
 
 
 def measure_inference(args: argparse.Namespace, texts: list[str]) -> dict[str, Any]:
-    """Bare rates with the worker's precision; pipelines in fp32, as a user would run them."""
-    predictor = EnsemblePredictor.load(args.bundle, args.device, int8=args.int8, bf16=args.bf16)
+    """Bare rates with the worker's runtime; pipelines in torch fp32, as a user would run them."""
+    predictor = EnsemblePredictor.load(args.bundle, args.device, args.cpu_runtime)
     rates = {
         "bare": inference.bare(predictor, texts, INFERENCE_BATCH_SIZE),
         "bare_micro_batches": inference.bare_micro_batches(predictor, texts, args.batch_size),
@@ -38,17 +38,16 @@ def _against_pipelines(
 ) -> dict[str, inference.Rate]:
     """Pipelines and bare paths on the same texts, in interleaved rounds, each rate the median
     of its rounds: a drift in the machine's speed then hits both sides of a ratio alike."""
-    fast = args.int8 or args.bf16
-    full = EnsemblePredictor.load(args.bundle, args.device) if fast else predictor
+    fast = args.device == "cpu" and args.cpu_runtime != "torch"
+    full = EnsemblePredictor.load(args.bundle, args.device, "torch") if fast else predictor
     classifiers = inference.pipelines(args.bundle, full, args.device)
     runs: dict[str, Callable[[], inference.Rate]] = {
         "bare_same_texts_as_pipeline": lambda: inference.bare(full, few, INFERENCE_BATCH_SIZE),
         "pipeline_default": lambda: inference.through_pipeline(classifiers, few, None),
         "pipeline_batch_64": lambda: inference.through_pipeline(classifiers, few, 64),
     }
-    if args.device == "cpu":  # the worker's CPU fast path: MOODWATCH_WORKER_INT8/BF16
-        quantised = predictor if args.int8 and args.bf16 else _fast(args)
-        runs["bare_fast_same_texts_as_pipeline"] = lambda: inference.bare(quantised, few, 64)
+    if fast:  # the worker's CPU path: ONNX Runtime (MOODWATCH_WORKER_CPU_RUNTIME)
+        runs["bare_fast_same_texts_as_pipeline"] = lambda: inference.bare(predictor, few, 64)
     taken: dict[str, list[inference.Rate]] = {name: [] for name in runs}
     for _ in range(max(1, args.rounds)):
         for name, run in runs.items():
@@ -60,16 +59,11 @@ def _median(rates: list[inference.Rate]) -> inference.Rate:
     return sorted(rates, key=lambda rate: rate.per_s)[(len(rates) - 1) // 2]
 
 
-def _fast(args: argparse.Namespace) -> EnsemblePredictor:
-    return EnsemblePredictor.load(args.bundle, args.device, int8=True, bf16=True)
-
-
 def worker_settings(args: argparse.Namespace, batch_size: int) -> dict[str, str]:
     settings = {
         "batch_max_size": str(batch_size),
         "device": args.device,
-        "int8": str(args.int8).lower(),
-        "bf16": str(args.bf16).lower(),
+        "cpu_runtime": args.cpu_runtime,
     }
     if args.batch_wait_ms is not None:
         settings["batch_max_wait_ms"] = str(args.batch_wait_ms)
@@ -165,18 +159,18 @@ def _header(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
 
 
 def precision(predictor: EnsemblePredictor) -> str:
-    """e.g. "minilm-l6 bf16, minilm-l3 int8"."""
-    return ", ".join(f"{m.spec.name} {m.precision}" for m in predictor.members)
+    """e.g. "minilm-l6 onnxruntime fp32, minilm-l3 onnxruntime int8"."""
+    return ", ".join(f"{m.spec.name} {m.runtime} {m.precision}" for m in predictor.members)
 
 
 def pipeline_ratios(rates: dict[str, float]) -> dict[str, Any]:
-    """Default pipeline vs. the fastest bare path (int8/bf16 on a CPU, fp16 on a GPU); batch-64
+    """Default pipeline vs. the worker's bare path (ONNX Runtime on a CPU, fp16 on a GPU); batch-64
     pipeline vs. bare at the same precision, where length-sorting is bare's only edge."""
     same = rates["bare_same_texts_as_pipeline"]
     fastest = rates.get("bare_fast_same_texts_as_pipeline", same)
     return {
         "bare_vs_pipeline_ratio": fastest / rates["pipeline_default"],
-        "bare_vs_pipeline_uses": "CPU fast path" if fastest is not same else "worker's precision",
+        "bare_vs_pipeline_uses": "ONNX Runtime" if fastest is not same else "worker's precision",
         "bare_same_precision_vs_pipeline_ratio": same / rates["pipeline_default"],
         "bare_vs_pipeline_b64_ratio": same / rates["pipeline_batch_64"],
     }

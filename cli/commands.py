@@ -8,8 +8,12 @@ from typing import Annotated
 
 import typer
 
+from cli.export import export
 from cli.produce import produce
+from cli.sentinel import EPILOG as SENTINEL_EPILOG
+from cli.sentinel import sentinel
 from cli.services import services_app
+from cli.storage import maintain, relabel
 from cli.train import train
 from schemas.exit_codes import ExitCode, exit_codes_help
 
@@ -22,6 +26,10 @@ app = typer.Typer(
 app.add_typer(services_app, name="services")
 app.command()(produce)
 app.command()(train)
+app.command()(maintain)
+app.command()(relabel)
+app.command(epilog=SENTINEL_EPILOG)(sentinel)
+app.command()(export)
 SETTINGS_NOTE = "`moodwatch settings` lists each variable with its value, default and source."
 
 

@@ -13,7 +13,6 @@ shows it again (`quiet_libraries`).
 import os
 import sys
 import traceback
-import warnings
 from collections.abc import MutableMapping
 
 from pydantic import ValidationError
@@ -53,17 +52,6 @@ def quiet_libraries(environ: MutableMapping[str, str] | None = None) -> None:
     # own bars are plain tqdm and stay. With a hub, downloads keep their bars.
     if environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
         environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    # torch deprecates the eager int8 dynamic quantisation of the CPU fast path (torch.ao,
-    # model/predictor.py) with a warning per quantised member: nothing a user can act on, and
-    # the move of CPU inference to ONNX Runtime (DESIGN.md) is what retires it.
-    warnings.filterwarnings(
-        "ignore", message=r"torch\.ao\.quantization is deprecated", category=DeprecationWarning
-    )
-    warnings.filterwarnings(
-        "ignore",
-        message=r"torch\.quantize_per_tensor, torch\.quantize_per_channel",
-        category=UserWarning,
-    )
 
 
 def explain(exc: BaseException) -> tuple[ExitCode, list[str]] | None:

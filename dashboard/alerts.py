@@ -1,109 +1,87 @@
-"""Early warning: an emotion whose share jumps well above its recent, seasonal baseline.
+"""Early warning on the page: the sentinel's alerts, read from the `alerts` table.
 
-The rule, per emotion and bucket t (a robust z-score against a seasonal baseline):
-
-    expected = median share at the same phase of the previous `seasons` seasons (a day of
-               hours, a week of days), so a daily rhythm is not news; without that much
-               history, 0
-    residual = share - expected
-    baseline = expected_t + median residual over the `window` buckets before t
-    spread   = max(IQR of those residuals / 1.349,  sqrt(b (1 - b) / n_t))
-    z        = (share_t - baseline) / spread
-
-An alert fires when z >= `threshold`, the share rose by at least `min_lift`, and the bucket
-holds at least `min_posts` posts. Medians and the IQR ignore earlier spikes; the binomial term
-keeps a few posts in a quiet bucket from looking like a surge. The default threshold is
-measured in tests/unit/test_dashboard_alerts.py (precision and recall on injected spikes).
+The dashboard decides nothing about spikes: the sentinel (`moodwatch sentinel`) applies the one
+rule (docs/alerts.md) and keeps one row per episode; this module reads the episodes that
+overlap the page's range, and places their rings on the share chart.
 """
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
 import pandas as pd
+from sqlalchemy import Engine, bindparam, text
 
-from dashboard.trends import share_table
+from dashboard.filters import GRAIN_STEP, Filters
 
-ALERT_COLUMNS = ["bucket", "label", "share", "baseline", "z", "posts", "bucket_posts"]
+ALERT_COLUMNS = [
+    "alert_id",
+    "bucket",
+    "emotion",
+    "source",
+    "direction",
+    "state",
+    "observed_share",
+    "baseline_share",
+    "score",
+    "observed_posts",
+    "window_posts",
+    "first_seen",
+    "last_seen",
+    "explanation",
+    "example_post_ids",
+    "delivery_state",
+    "delivered_at",
+]
+TIME_COLUMNS = ["bucket", "first_seen", "last_seen", "delivered_at"]
+EXAMPLE_COLUMNS = ["post_id", "created_at", "source", "text"]
 
 
-@dataclass(frozen=True)
-class SpikeRule:
-    window: int = 24  # buckets of baseline (a day of hours)
-    season: int | None = 24  # buckets per season; None: no seasonal term
-    seasons: int = 4  # past seasons whose median gives the expected share
-    threshold: float = 4.0  # robust z-score
-    min_lift: float = 0.03  # absolute share increase: smaller moves are not news
-    min_posts: int = 30  # posts in the bucket
-
-    def __post_init__(self) -> None:
-        if self.window < 4:
-            raise ValueError("window must span at least 4 buckets")
-        if self.threshold <= 0:
-            raise ValueError("threshold must be positive")
-
-
-def seasonal_expectation(shares: pd.DataFrame, rule: SpikeRule) -> pd.DataFrame:
-    """Median share at the same phase of past seasons; NaN where fewer than two are known."""
-    if rule.season is None:
-        return shares * np.nan
-    past = np.stack(
-        [shares.shift(rule.season * back).to_numpy() for back in range(1, rule.seasons + 1)]
+def alerts_in_range(engine: Engine, filters: Filters, limit: int = 200) -> pd.DataFrame:
+    """Alert episodes that overlap [since, until), newest first; the page's emotions and
+    sources only (an alert on all sources, `*`, always shows)."""
+    where = ["last_seen >= :since", "first_seen < :until"]
+    params: dict[str, Any] = {"since": filters.since, "until": filters.until, "limit": limit}
+    if filters.labels:
+        where.append("emotion IN :labels")
+        params["labels"] = list(filters.labels)
+    if filters.sources:
+        where.append("(source = '*' OR source IN :sources)")
+        params["sources"] = list(filters.sources)
+    sql = text(
+        f"SELECT {', '.join(ALERT_COLUMNS)} FROM alerts WHERE {' AND '.join(where)} "
+        "ORDER BY bucket DESC, alert_id DESC LIMIT :limit"
     )
-    known = np.sum(~np.isnan(past), axis=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: handled just below
-        expected = np.nanmedian(past, axis=0)
-    expected = np.where(known >= 2, expected, np.nan)
-    return pd.DataFrame(expected, index=shares.index, columns=shares.columns)
+    for name in ("labels", "sources"):
+        if name in params:
+            sql = sql.bindparams(bindparam(name, expanding=True))
+    with engine.connect() as connection:
+        rows = connection.execute(sql, params).all()
+    frame = pd.DataFrame([tuple(row) for row in rows], columns=ALERT_COLUMNS)
+    for column in TIME_COLUMNS:
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame
 
 
-def _z_against(
-    shares: pd.DataFrame, expected: pd.DataFrame, totals: pd.Series, rule: SpikeRule
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(z, baseline) of the shares around `expected` plus the recent median residual."""
-    past = (shares - expected).shift(1).rolling(rule.window, min_periods=rule.window // 2)
-    baseline = expected + past.median()
-    iqr = past.quantile(0.75) - past.quantile(0.25)
-    p = baseline.clip(lower=0.01, upper=0.99)
-    binomial = np.sqrt(p * (1 - p)).div(np.sqrt(totals.replace(0, np.nan)), axis=0)
-    spread = np.maximum(iqr / 1.349, binomial)
-    return (shares - baseline) / spread, baseline
+def example_posts(engine: Engine, post_ids: list[str]) -> pd.DataFrame:
+    """The example posts an alert names, in its order (posts past retention are missing)."""
+    sql = text(f"SELECT {', '.join(EXAMPLE_COLUMNS)} FROM posts WHERE post_id = ANY(:ids)")
+    with engine.connect() as connection:
+        rows = {row[0]: tuple(row) for row in connection.execute(sql, {"ids": post_ids})}
+    return pd.DataFrame([rows[i] for i in post_ids if i in rows], columns=EXAMPLE_COLUMNS)
 
 
-def robust_z(table: pd.DataFrame, rule: SpikeRule) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(z, baseline) per bucket x label: seasonal where enough history, else plain."""
-    shares = share_table(table)
-    totals = table.sum(axis=1)
-    seasonal_z, seasonal_base = _z_against(shares, seasonal_expectation(shares, rule), totals, rule)
-    plain_z, plain_base = _z_against(shares, shares * 0.0, totals, rule)
-    use_seasonal = seasonal_z.notna()
-    return seasonal_z.where(use_seasonal, plain_z), seasonal_base.where(use_seasonal, plain_base)
+def rings(alerts: pd.DataFrame, trend: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+    """Where each alert sits on the share chart: its detection bucket, at the grain shown, on
+    its emotion's line (label, bucket, share, and the alert's figures for the tooltip)."""
+    columns = ["bucket", "label", "share", "direction", "observed_share", "baseline_share", "score"]
+    if alerts.empty or trend.empty:
+        return pd.DataFrame(columns=columns)
+    step = pd.Timedelta(GRAIN_STEP[filters.grain])
+    placed = alerts.assign(label=alerts["emotion"], bucket=alerts["bucket"].dt.floor(step))
+    merged = placed.merge(trend[["bucket", "label", "share"]], on=["bucket", "label"])
+    return merged[columns]
 
 
-def detect_spikes(table: pd.DataFrame, rule: SpikeRule | None = None) -> pd.DataFrame:
-    """Alerts, newest first: bucket, label, share, baseline, z, posts, bucket_posts."""
-    rule = rule or SpikeRule()
-    if table.empty:
-        return pd.DataFrame(columns=ALERT_COLUMNS)
-    z, baseline = robust_z(table, rule)
-    shares = share_table(table)
-    totals = table.sum(axis=1)
-    fired = (z >= rule.threshold) & (shares - baseline >= rule.min_lift)
-    fired = fired & (totals >= rule.min_posts).to_numpy()[:, None]
-    rows = [
-        (
-            table.index[i],
-            table.columns[j],
-            float(shares.iat[i, j]),
-            float(baseline.iat[i, j]),
-            float(z.iat[i, j]),
-            int(table.iat[i, j]),
-            int(totals.iat[i]),
-        )
-        for i, j in np.argwhere(fired.fillna(False).to_numpy(dtype=bool))
-    ]
-    alerts = pd.DataFrame(rows, columns=ALERT_COLUMNS)
-    return alerts.sort_values(["bucket", "z"], ascending=[False, False], ignore_index=True)
+def term_line(explanation: list[dict[str, Any]], top: int = 5) -> str:
+    return ", ".join(str(term["term"]) for term in explanation[:top]) or "-"

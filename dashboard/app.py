@@ -8,7 +8,6 @@ Redis down) ends in a message, never a traceback.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import streamlit as st
@@ -17,8 +16,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import data as loaders
-from dashboard.alerts import SpikeRule, detect_spikes
 from dashboard.db import STATEMENT_TIMEOUT_MS
+from dashboard.model_versions import render_model_versions
 from dashboard.posts_view import TABS, render_posts
 from dashboard.sections import (
     bucket_table,
@@ -30,12 +29,7 @@ from dashboard.sections import (
 from dashboard.sidebar import Choice, render_sidebar
 from schemas.settings import DashboardSettings
 
-# Baseline windows per bucket size: a day of hours, two weeks of days, an hour of minutes.
-SPIKE_RULES = {
-    "minute": SpikeRule(window=60, season=None),
-    "hour": SpikeRule(window=48, season=24),
-    "day": SpikeRule(window=14, season=7),
-}
+SHOWN_ALERTS = 5  # the newest alerts shown with their example posts
 
 
 def database_down(settings: DashboardSettings, error: SQLAlchemyError) -> None:
@@ -64,6 +58,11 @@ def live_view(settings: DashboardSettings, choice: Choice) -> None:
             return
         fallback = loaders.rollup_rate(settings.db, now) if data.live.problem else None
         lists = {order: loaders.posts_list(settings.db, filters, order) for order in TABS}
+        alerts = loaders.alerts_list(settings.db, filters)
+        examples = {
+            int(row.alert_id): loaders.alert_examples(settings.db, tuple(row.example_post_ids))
+            for row in alerts.head(SHOWN_ALERTS).itertuples()
+        }
     except SQLAlchemyError as error:
         database_down(settings, error)
         return
@@ -79,13 +78,10 @@ def live_view(settings: DashboardSettings, choice: Choice) -> None:
         st.info("No posts match these filters in this range.")
         return
     table = bucket_table(data)
-    rule = replace(SPIKE_RULES[filters.grain], threshold=choice.alert_threshold)
-    alerts = detect_spikes(table, rule)
-    if filters.labels:
-        alerts = alerts[alerts["label"].isin(filters.labels)]
     render_trends(data, choice, table, alerts)
-    render_alerts(alerts, choice.alert_threshold)
+    render_alerts(alerts, examples)
     render_forecast(data, table)
+    render_model_versions(loaders.engine_for(settings.db), filters.since, filters.until)
     render_posts(lists)
 
 

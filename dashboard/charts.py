@@ -61,7 +61,7 @@ def share_area(trend: pd.DataFrame) -> alt.Chart:
 
 
 def share_lines(trend: pd.DataFrame, alerts: pd.DataFrame) -> alt.LayerChart:
-    """One line per emotion's share, alerts ringed in red on their emotion's line."""
+    """One line per emotion's share, the sentinel's alerts ringed on their emotion's line."""
     lines = (
         alt.Chart(trend.dropna(subset=["share"]), height=HEIGHT)
         .mark_line(strokeWidth=2, interpolate="monotone")
@@ -79,10 +79,11 @@ def share_lines(trend: pd.DataFrame, alerts: pd.DataFrame) -> alt.LayerChart:
             x="bucket:T",
             y="share:Q",
             tooltip=[
-                alt.Tooltip("label:N", title="spike in"),
-                alt.Tooltip("share:Q", title="share", format=".1%"),
-                alt.Tooltip("baseline:Q", title="baseline", format=".1%"),
-                alt.Tooltip("z:Q", title="z", format=".1f"),
+                alt.Tooltip("label:N", title="alert on"),
+                alt.Tooltip("direction:N", title="direction"),
+                alt.Tooltip("observed_share:Q", title="share", format=".1%"),
+                alt.Tooltip("baseline_share:Q", title="baseline", format=".1%"),
+                alt.Tooltip("score:Q", title="score", format="+.1f"),
             ],
         )
     )

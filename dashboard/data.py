@@ -17,7 +17,7 @@ import redis
 import streamlit as st
 from sqlalchemy import Engine
 
-from dashboard import post_queries, queries
+from dashboard import alerts, expected, post_queries, queries
 from dashboard.db import readonly_engine
 from dashboard.filters import Filters
 from dashboard.live import LiveCounts, WorkerHealth, read_live_counts, scrape_worker
@@ -65,6 +65,11 @@ def trend_counts(db: DatabaseSettings, filters: Filters) -> pd.DataFrame:
 
 
 @cached(QUERY_TTL_S)
+def probability_sums(db: DatabaseSettings, filters: Filters) -> pd.DataFrame:
+    return expected.probability_sums(engine_for(db), filters)
+
+
+@cached(QUERY_TTL_S)
 def label_totals(db: DatabaseSettings, filters: Filters) -> dict[str, int]:
     return queries.label_totals(engine_for(db), filters)
 
@@ -93,6 +98,17 @@ def rollup_rate(db: DatabaseSettings, now: datetime) -> float:
     return queries.posts_per_minute(engine_for(db), now.replace(second=0, microsecond=0))
 
 
+@cached(QUERY_TTL_S)
+def alerts_list(db: DatabaseSettings, filters: Filters) -> pd.DataFrame:
+    """The sentinel's alert episodes in the range (alerts table)."""
+    return alerts.alerts_in_range(engine_for(db), filters)
+
+
+@cached(QUERY_TTL_S)
+def alert_examples(db: DatabaseSettings, post_ids: tuple[str, ...]) -> pd.DataFrame:
+    return alerts.example_posts(engine_for(db), list(post_ids))
+
+
 @cached(OPTIONS_TTL_S)
 def options(db: DatabaseSettings) -> tuple[list[str], list[str]]:
     """(sources, languages) to offer in the sidebar."""
@@ -118,6 +134,7 @@ class PageData:
     model_version: str | None
     live: LiveCounts
     worker: WorkerHealth
+    probability_sums: pd.DataFrame | None = None  # bucket, label, posts, probability_sum
 
     @property
     def empty_database(self) -> bool:
@@ -145,6 +162,7 @@ def load_page(settings: DashboardSettings, filters: Filters, now: datetime) -> P
         model_version=version,
         live=live,
         worker=worker_health(settings.metrics_url),
+        probability_sums=probability_sums(db, filters),
     )
 
 

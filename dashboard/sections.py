@@ -11,7 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts
+from dashboard.alerts import rings, term_line
 from dashboard.data import PageData
+from dashboard.expected import EXPECTED, SHARE_MEASURES, expected_share_table
 from dashboard.forecast import forecast_shares
 from dashboard.sidebar import Choice
 from dashboard.trends import (
@@ -22,6 +24,26 @@ from dashboard.trends import (
     season_and_horizon,
 )
 
+ALERT_TABLE = [
+    "bucket",
+    "emotion",
+    "direction",
+    "source",
+    "observed_share",
+    "baseline_share",
+    "score",
+    "observed_posts",
+    "state",
+    "last_seen",
+    "terms",
+    "delivery_state",
+]
+SHARE_HELP = (
+    "Labels counted: the share of posts whose likeliest emotion it is (how many posts show it"
+    " most). Expected: the emotion's mean probability over all posts, i.e. how much of it there"
+    " is, each post's doubt kept (docs/model-quality.md compares both with the truth). The"
+    " newest live minutes have no expected share."
+)
 SOURCE_NOTE = {
     False: "Trends come from the per-minute rollup (bucket x source x emotion), not from "
     "scanning posts.",
@@ -91,40 +113,57 @@ def render_trends(
     if data.filters.grain != choice.grain:
         notes.append(f"Bucket size raised to {data.filters.grain}: too many {choice.grain}s.")
     st.caption(" ".join(notes))
-    trend = long_form(table, data.filters.labels)
+    measure = st.radio(
+        "Share", SHARE_MEASURES, horizontal=True, key="share_measure", help=SHARE_HELP
+    )
+    trend = long_form(table, data.filters.labels, _expected(data) if measure == EXPECTED else None)
     left, right = st.columns(2)
     with left:
         st.markdown("**Share of each emotion**")
         st.altair_chart(charts.share_area(trend), key="trend_area")
     with right:
-        st.markdown("**Share over time, spikes ringed**")
-        st.altair_chart(charts.share_lines(trend, alerts), key="trend_lines")
+        st.markdown("**Share over time, alerts ringed**")
+        ringed = rings(alerts, trend, data.filters)
+        st.altair_chart(charts.share_lines(trend, ringed), key="trend_lines")
     if choice.show_counts:
         st.markdown("**Posts per bucket**")
         st.altair_chart(charts.count_bars(trend), key="trend_counts")
 
 
-def render_alerts(alerts: pd.DataFrame, threshold: float) -> None:
+def _expected(data: PageData) -> pd.DataFrame | None:
+    sums = data.probability_sums
+    return None if sums is None else expected_share_table(sums, data.filters)
+
+
+def render_alerts(alerts: pd.DataFrame, examples: dict[int, pd.DataFrame]) -> None:
     st.subheader("Early warning")
     st.caption(
-        f"A spike: an emotion's share at least {threshold:g} robust standard deviations above "
-        "its baseline (same time of day or week in recent seasons, plus the recent level)."
+        "Alerts of the sentinel (`moodwatch sentinel`, docs/alerts.md): an emotion's share of "
+        "posts rose or fell against the same hours of the past week, with enough posts to be "
+        "sure. One row per episode; the terms are those whose use rose in that emotion's posts."
     )
     if alerts.empty:
-        st.success("No spikes in this range.")
+        st.success("No alerts in this range.")
         return
-    shown = alerts.rename(columns={"label": "emotion", "posts": "posts of it"})
+    shown = alerts.assign(terms=alerts["explanation"].map(term_line))
     st.dataframe(
-        shown.drop(columns=["bucket_posts"]),
+        shown[ALERT_TABLE],
         hide_index=True,
         key="alerts_table",
         column_config={
-            "bucket": st.column_config.DatetimeColumn("bucket (UTC)", format="YYYY-MM-DD HH:mm"),
-            "share": st.column_config.NumberColumn(format="percent"),
-            "baseline": st.column_config.NumberColumn(format="percent"),
-            "z": st.column_config.NumberColumn(format="%.1f"),
+            "bucket": st.column_config.DatetimeColumn("detected (UTC)", format="YYYY-MM-DD HH:mm"),
+            "last_seen": st.column_config.DatetimeColumn("last seen", format="YYYY-MM-DD HH:mm"),
+            "observed_share": st.column_config.NumberColumn("share", format="percent"),
+            "baseline_share": st.column_config.NumberColumn("baseline", format="percent"),
+            "score": st.column_config.NumberColumn(format="%+.1f"),
+            "delivery_state": st.column_config.TextColumn("delivery"),
         },
     )
+    for row in alerts.head(len(examples)).itertuples():
+        title = f"{row.emotion} {row.direction} on {row.source}, {row.bucket:%Y-%m-%d %H:%M} UTC"
+        with st.expander(title):
+            st.text(f"Rising terms: {term_line(list(row.explanation), top=10)}")
+            st.dataframe(examples.get(int(row.alert_id)), hide_index=True)
 
 
 def render_forecast(data: PageData, table: pd.DataFrame) -> None:

@@ -37,7 +37,6 @@ class Choice:
     keyword: str
     min_confidence: float
     show_counts: bool
-    alert_threshold: float
     live: bool
 
     def filters(self, now: datetime) -> Filters:
@@ -97,8 +96,6 @@ def render_sidebar(sources: list[str], langs: list[str], today: date) -> Choice:
             "(served by a trigram index).",
         )
         min_confidence = st.slider("Minimum confidence", 0.0, 1.0, 0.0, 0.05, key="confidence")
-        st.header("Early warning")
-        threshold = st.slider("Alert threshold (robust z)", 3.0, 8.0, 4.0, 0.5, key="threshold")
         live = st.toggle("Live refresh", value=True, key="live")
     return Choice(
         range_name=range_name,
@@ -111,6 +108,5 @@ def render_sidebar(sources: list[str], langs: list[str], today: date) -> Choice:
         keyword=keyword,
         min_confidence=float(min_confidence),
         show_counts=bool(show_counts),
-        alert_threshold=float(threshold),
         live=bool(live),
     )

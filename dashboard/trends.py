@@ -39,9 +39,12 @@ def share_table(table: pd.DataFrame) -> pd.DataFrame:
     return table.div(totals, axis=0)
 
 
-def long_form(table: pd.DataFrame, labels: tuple[str, ...] = LABELS) -> pd.DataFrame:
-    """One row per bucket and shown label: bucket, label, posts, share (for the charts)."""
-    shares = share_table(table)
+def long_form(
+    table: pd.DataFrame, labels: tuple[str, ...] = LABELS, shares: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """One row per bucket and shown label: bucket, label, posts, share (for the charts); the
+    share of labels, or those of `shares` (bucket x label, e.g. expected shares)."""
+    shares = share_table(table) if shares is None else shares.reindex_like(table)
     shown = [label for label in LABELS if label in labels] or list(LABELS)
     frame = pd.DataFrame(
         {

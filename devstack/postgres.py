@@ -133,7 +133,11 @@ def provision(settings: ServicesSettings) -> None:
     so that the passwords reach neither `ps` nor the server log.
     """
     db = settings.db
-    secrets = [db.password.get_secret_value(), db.readonly_password.get_secret_value()]
+    secrets = [
+        db.password.get_secret_value(),
+        db.readonly_password.get_secret_value(),
+        db.sentinel_password.get_secret_value(),
+    ]
     _psql(settings, "postgres", _cluster_sql(settings), secrets)
     _psql(settings, db.name, _database_sql(settings), secrets)
 
@@ -151,11 +155,16 @@ def _cluster_sql(settings: ServicesSettings) -> str:
             f"{_literal(db.readonly_password.get_secret_value())};",
             # Belt and braces on top of the grants: its sessions cannot write at all.
             f"ALTER ROLE {ro} SET default_transaction_read_only = on;",
+            # Reads every table, writes `alerts` only (grants: migration 0004).
+            _create_role_sql(db.sentinel_user),
+            f"ALTER ROLE {_ident(db.sentinel_user)} WITH LOGIN PASSWORD "
+            f"{_literal(db.sentinel_password.get_secret_value())};",
             # CREATE DATABASE cannot run inside a DO block; \gexec runs it only when missing.
             f"SELECT {_literal(f'CREATE DATABASE {name} OWNER {app}')} WHERE NOT EXISTS "
             f"(SELECT FROM pg_database WHERE datname = {_literal(db.name)})\\gexec",
             f"ALTER DATABASE {name} OWNER TO {app};",
             f"GRANT CONNECT ON DATABASE {name} TO {ro};",
+            f"GRANT CONNECT ON DATABASE {name} TO {_ident(db.sentinel_user)};",
         ]
     )
 

@@ -1,87 +1,78 @@
 """The ensemble predictor: the one implementation of "how the ensemble predicts".
 
 The worker calls it on every batch and training's evaluation calls it on a saved bundle, so
-reported figures are the figures of what runs in production.
+reported figures are the figures of what runs in production. Each member runs where it is
+fastest: ONNX Runtime on a CPU (`model/ort_member.py`), torch fp16 on CUDA
+(`model/torch_member.py`); tokenisation, length sorting and combination are the same for both.
 """
 
-import inspect
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
+import structlog
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoTokenizer
 from transformers.utils import logging as hf_logging
 
 from model.combine import Probs, apply_temperature, combine, disagreement, softmax
 from model.normalize import normalise
+from model.torch_member import load_torch_member, pick_device
 from schemas.bundle import BundleManifest, CombinationRule, MemberSpec
 from schemas.emotions import LABELS
 from schemas.messages import Prediction
+
+log = structlog.get_logger(__name__)
+
+# On a CPU: "bundle" runs each member as its manifest says (ONNX Runtime, int8 where the gate
+# kept it); the others force one runtime and precision for every member (benchmarks, the gate).
+CpuChoice = Literal["bundle", "torch", "onnx-fp32", "onnx-int8"]
+Encoded = dict[str, np.ndarray[Any, Any]]  # a tokenised batch: input_ids, attention_mask, ...
+
+
+class MemberRunner(Protocol):
+    runtime: str
+    precision: str
+    accepted_inputs: frozenset[str]
+
+    def logits(self, encoded: Encoded) -> Probs: ...
 
 
 @dataclass
 class LoadedMember:
     spec: MemberSpec
-    model: Any
+    runner: MemberRunner
     tokenizer: Any
-    precision: str = "fp32"  # fp32, bf16 or int8 on a CPU; fp16 on CUDA
 
-    @cached_property
-    def accepted_inputs(self) -> frozenset[str]:
-        """mpnet takes no `token_type_ids`; a shared tokenised batch may carry them."""
-        return frozenset(inspect.signature(self.model.forward).parameters)
+    @property
+    def precision(self) -> str:
+        """fp32 or int8 on a CPU, fp16 on CUDA."""
+        return self.runner.precision
 
-
-def native_bf16(device: torch.device) -> bool:
-    """True where bfloat16 matmuls run natively (CPU: AVX512-BF16 or AMX; emulated is slower)."""
-    if device.type == "cuda":
-        return bool(torch.cuda.is_bf16_supported())
-    check = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
-    return bool(check()) if check is not None else False
+    @property
+    def runtime(self) -> str:
+        return self.runner.runtime
 
 
-def pick_device(requested: Literal["auto", "cpu", "cuda"]) -> torch.device:
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("MOODWATCH_WORKER_DEVICE=cuda but no CUDA device is visible")
-    return torch.device(requested)
+def _onnx_precision(spec: MemberSpec, cpu: CpuChoice) -> str | None:
+    """The ONNX file's precision this member runs in on a CPU, or None for torch."""
+    if cpu == "torch" or spec.cpu is None:
+        return None
+    wanted = {"bundle": spec.cpu.precision, "onnx-fp32": "fp32", "onnx-int8": "int8"}[cpu]
+    return wanted if wanted in spec.cpu.files else "fp32"
 
 
-def _load_member(
-    bundle_dir: Path, spec: MemberSpec, device: torch.device, int8: bool, bf16: bool
-) -> tuple[Any, str]:
-    """The member's model on `device`, and the precision it runs in."""
-    model = AutoModelForSequenceClassification.from_pretrained(
-        bundle_dir / spec.path, local_files_only=True
-    )
-    model.eval()
-    if model.config.num_labels != len(LABELS):
-        raise ValueError(f"member {spec.name} has {model.config.num_labels} labels, not 6")
-    if device.type == "cuda":
-        return model.to(device), "fp16"  # autocast in `_run`
-    if int8 and spec.int8_ok:
-        return quantise_int8(model), "int8"
-    if bf16 and native_bf16(device):
-        return model.to(torch.bfloat16), "bf16"
-    return model, "fp32"
+def _load_runner(
+    bundle_dir: Path, spec: MemberSpec, device: torch.device, cpu: CpuChoice
+) -> MemberRunner:
+    precision = _onnx_precision(spec, cpu) if device.type == "cpu" else None
+    if precision is None or spec.cpu is None:
+        return load_torch_member(bundle_dir / spec.path, spec.name, device)
+    from model.ort_member import OrtMember  # onnxruntime: only where a member uses it
 
-
-def quantise_int8(model: Any) -> Any:
-    """int8 dynamic quantisation of the linear layers (CPU only), as the worker runs it.
-
-    Per-channel weight scales: per-tensor ones cost MiniLM-L6 0.6-0.9 points of validation
-    accuracy here, per-channel 0.2-0.6 (activation scales follow each batch), at the same speed.
-    """
-    qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
-    return torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
-        model, {torch.nn.Linear: qconfig}
-    )
+    return OrtMember(bundle_dir / spec.path / spec.cpu.files[precision], precision)
 
 
 class EnsemblePredictor:
@@ -102,19 +93,28 @@ class EnsemblePredictor:
         cls,
         bundle_dir: Path,
         device: Literal["auto", "cpu", "cuda"] = "auto",
-        int8: bool = False,
-        bf16: bool = False,
+        cpu: CpuChoice = "bundle",
     ) -> "EnsemblePredictor":
-        """`int8`: members marked `int8_ok` run quantised on a CPU; `bf16`: the others run in
-        bfloat16 where the CPU has it natively (the CPU fast path takes both)."""
+        """Members on CUDA run in torch fp16; on a CPU as `cpu` says (see `CpuChoice`)."""
         manifest = BundleManifest.load(bundle_dir)
         hf_logging.disable_progress_bar()
         torch_device = pick_device(device)
-        members = []
-        for spec in manifest.members:
-            model, precision = _load_member(bundle_dir, spec, torch_device, int8, bf16)
-            tokenizer = AutoTokenizer.from_pretrained(bundle_dir / spec.path)
-            members.append(LoadedMember(spec, model, tokenizer, precision))
+        members = [
+            LoadedMember(
+                spec,
+                _load_runner(bundle_dir, spec, torch_device, cpu),
+                AutoTokenizer.from_pretrained(bundle_dir / spec.path),
+            )
+            for spec in manifest.members
+        ]
+        unexported = [m.spec.name for m in members if m.spec.cpu is None]
+        if torch_device.type == "cpu" and cpu != "torch" and unexported:
+            log.warning(
+                "members without ONNX files run on torch fp32; `moodwatch export --bundle "
+                "DIR` adds them",
+                members=unexported,
+                bundle=str(bundle_dir),
+            )
         return cls(manifest, members, torch_device)
 
     @property
@@ -138,7 +138,7 @@ class EnsemblePredictor:
             for family in self._families.values():
                 encoded = self._tokenise(family, chunk)
                 for member in family:
-                    out[index[id(member)], rows] = self._run(member, encoded)
+                    out[index[id(member)], rows] = member.runner.logits(encoded)
         return out
 
     def member_proba(
@@ -185,20 +185,10 @@ class EnsemblePredictor:
             for i, row in enumerate(combined)
         ]
 
-    def _tokenise(self, family: list[LoadedMember], texts: list[str]) -> dict[str, torch.Tensor]:
+    def _tokenise(self, family: list[LoadedMember], texts: list[str]) -> Encoded:
+        """Once per family and pass, as numpy: ONNX Runtime reads it as is, torch without a copy."""
         max_length = max(m.spec.max_length for m in family)
         encoded = family[0].tokenizer(
-            texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+            texts, padding=True, truncation=True, max_length=max_length, return_tensors="np"
         )
-        return {k: v.to(self.device) for k, v in encoded.items()}
-
-    def _run(self, member: LoadedMember, encoded: dict[str, torch.Tensor]) -> Probs:
-        inputs = {k: v for k, v in encoded.items() if k in member.accepted_inputs}
-        autocast = (
-            torch.autocast("cuda", dtype=torch.float16)
-            if self.device.type == "cuda"
-            else nullcontext()
-        )
-        with torch.inference_mode(), autocast:
-            logits = member.model(**inputs).logits.float()
-        return np.asarray(logits.cpu().numpy(), dtype=np.float64)
+        return dict(encoded)

@@ -30,6 +30,18 @@ class Normalisation(BaseModel):
     strip_punctuation: bool = False
 
 
+class CpuRuntime(BaseModel):
+    """How a member runs on a CPU: ONNX Runtime, in int8 only where the gate measured that it
+    keeps accuracy (training/int8_gate.py); `reason` gives the gate's figures in one line."""
+
+    model_config = ConfigDict(frozen=True)
+
+    runtime: Literal["onnxruntime"] = "onnxruntime"
+    precision: Literal["fp32", "int8"] = "fp32"
+    files: dict[str, str] = Field(description="precision -> ONNX file, relative to the member")
+    reason: str = ""
+
+
 class MemberSpec(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -40,9 +52,27 @@ class MemberSpec(BaseModel):
     tokenizer_family: str = Field(description="members sharing it share one tokenised batch")
     max_length: int = Field(default=128, ge=8)
     temperature: float = Field(default=1.0, gt=0)
-    int8_ok: bool = False
+    cpu: CpuRuntime | None = Field(
+        default=None, description="ONNX files for CPUs (`moodwatch export`); None: torch fp32"
+    )
     finetune: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
+
+
+class CalibrationSplit(BaseModel):
+    """The real-post rows held out of training to fit the temperatures on (issue 16)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str = Field(description="file under the training data root the rows come from")
+    rows: int = Field(ge=0)
+    seed: int
+    stratified_by: str = Field(description="rows drawn per value of this, in proportion")
+    ids_sha256: str = Field(description="sha256 of the held-out rows' ids, sorted, one a line")
+    fitted_on: str = Field(
+        default="carer-validation + this slice, each weighted equally",
+        description="what the member and ensemble temperatures minimise the NLL of",
+    )
 
 
 class BundleManifest(BaseModel):
@@ -57,6 +87,9 @@ class BundleManifest(BaseModel):
         default=1.0, gt=0, description="applied to the combined distribution (ensemble calibration)"
     )
     normalisation: Normalisation = Normalisation()
+    calibration: CalibrationSplit | None = Field(
+        default=None, description="None: temperatures fitted on CARER validation alone"
+    )
     metrics: dict[str, Any] = Field(default_factory=dict)
     version: str = ""
 
@@ -87,6 +120,8 @@ def content_hash(bundle_dir: Path, manifest: BundleManifest) -> str:
     """sha256 over the member files and the manifest (less its version and metrics)."""
     digest = hashlib.sha256()
     core = manifest.model_dump(mode="json", exclude={"version", "metrics"})
+    if core["calibration"] is None:  # bundles from before the field keep their version
+        del core["calibration"]
     for member in core["members"]:
         member.pop("metrics", None)
     digest.update(json.dumps(core, sort_keys=True).encode())

@@ -21,6 +21,7 @@ def alembic_config(db: DatabaseSettings) -> Config:
     # ConfigParser interpolates '%'; a password may hold one.
     config.set_main_option("sqlalchemy.url", db.url().replace("%", "%%"))
     config.set_main_option("moodwatch_readonly_role", db.readonly_user)
+    config.set_main_option("moodwatch_sentinel_role", db.sentinel_user)
     return config
 
 

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_PASSWORD = "moodwatch-dev"  # noqa: S105 - a placeholder refused in production
 DEV_RO_PASSWORD = "moodwatch-ro-dev"  # noqa: S105
+DEV_SENTINEL_PASSWORD = "moodwatch-sentinel-dev"  # noqa: S105
 
 
 class _Base(BaseSettings):
@@ -56,6 +57,12 @@ class DatabaseSettings(_Base):
     readonly_password: SecretStr = Field(
         default=SecretStr(DEV_RO_PASSWORD), description="its password"
     )
+    sentinel_user: str = Field(
+        default="moodwatch_sentinel", description="sentinel role: reads all, writes alerts only"
+    )
+    sentinel_password: SecretStr = Field(
+        default=SecretStr(DEV_SENTINEL_PASSWORD), description="its password"
+    )
 
     def url(self, *, readonly: bool = False) -> str:
         """A SQLAlchemy URL for psycopg 3; it holds the password, so never log it."""
@@ -63,6 +70,14 @@ class DatabaseSettings(_Base):
         secret = self.readonly_password if readonly else self.password
         return (
             f"postgresql+psycopg://{user}:{secret.get_secret_value()}"
+            f"@{self.host}:{self.port}/{self.name}"
+        )
+
+    def sentinel_url(self) -> str:
+        """The sentinel role's SQLAlchemy URL; it holds the password, so never log it."""
+        secret = self.sentinel_password.get_secret_value()
+        return (
+            f"postgresql+psycopg://{self.sentinel_user}:{secret}"
             f"@{self.host}:{self.port}/{self.name}"
         )
 
@@ -82,6 +97,21 @@ class RedisSettings(_Base):
     cache_ttl_s: int = Field(default=7 * 24 * 3600, ge=1, description="prediction cache lifetime")
     counter_ttl_s: int = Field(
         default=3 * 3600, ge=60, description="lifetime of live per-minute counters"
+    )
+
+
+class StorageSettings(_Base):
+    """How long raw posts are kept (docs/storage.md): whole day partitions go; rollups stay."""
+
+    model_config = SettingsConfigDict(env_prefix="MOODWATCH_", frozen=True, extra="ignore")
+
+    retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="drop raw posts older than this many days (rollups kept); unset = keep all",
+    )
+    partitions_ahead_days: int = Field(
+        default=3, ge=1, le=60, description="day partitions of posts made ahead of time"
     )
 
 
@@ -110,13 +140,14 @@ class WorkerSettings(_Base):
     device: Literal["auto", "cpu", "cuda"] = Field(
         default="auto", description="auto: CUDA (fp16) when visible"
     )
-    # Both only act on a CPU and keep test accuracy (0.9205 vs. 0.920 fp32) at twice the speed
-    int8: bool = Field(
-        default=True, description="int8 dynamic quantisation on CPU, members that keep accuracy"
+    cpu_runtime: Literal["bundle", "torch", "onnx-fp32", "onnx-int8"] = Field(
+        default="bundle",
+        description="CPU: bundle = ONNX Runtime per member, int8 where the bundle's gate kept it",
     )
-    bf16: bool = Field(
-        default=True, description="bfloat16 on CPUs with native bf16, members not in int8"
-    )
+    # Retired with torch's int8/bf16 CPU path: still accepted, so an old .env starts, and the
+    # worker logs that they are ignored.
+    int8: bool | None = Field(default=None, description="retired: ignored (see CPU_RUNTIME)")
+    bf16: bool | None = Field(default=None, description="retired: ignored (see CPU_RUNTIME)")
     dlq_max_ratio: float = Field(
         default=0.5, gt=0, le=1, description="stop when more of recent messages are invalid"
     )
@@ -130,10 +161,17 @@ class WorkerSettings(_Base):
         ge=30,
         description="exit (code 6) when posts wait on our partitions and none came this long",
     )
+    shadow_bundle_path: Path | None = Field(
+        default=None, description="a candidate bundle labelling every post too, kept apart"
+    )
+    maintain_every_s: float = Field(
+        default=3600.0, ge=10, description="partitions made ahead and expired ones dropped"
+    )
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
 
     @model_validator(mode="after")
     def _checks(self) -> "WorkerSettings":
@@ -176,6 +214,72 @@ class DashboardSettings(_Base):
         return self
 
 
+class SentinelSettings(_Base):
+    """`moodwatch sentinel`: the spike rule, the explanation and webhook delivery of alerts.
+
+    It connects as the sentinel role (MOODWATCH_DB_SENTINEL_*): SELECT on every table, writes
+    to `alerts` only. The rule's figures are measured in docs/alerts.md.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MOODWATCH_SENTINEL_", frozen=True, extra="ignore")
+
+    interval_s: float = Field(default=60.0, ge=1, description="seconds between evaluations")
+    threshold: float = Field(
+        default=4.5, gt=0, description="spike score (standard errors from the baseline) to alert"
+    )
+    min_lift: float = Field(
+        default=0.04, gt=0, lt=1, description="smallest share change (0.04 = 4 points) to alert"
+    )
+    min_posts: int = Field(
+        default=60, ge=1, description="minimum evidence: posts in the window (a source alone too)"
+    )
+    min_excess: int = Field(
+        default=10, ge=1, description="minimum evidence: posts of the emotion above/below baseline"
+    )
+    seasons_days: int = Field(
+        default=7, ge=1, le=28, description="days of same-hour history in the baseline"
+    )
+    close_after: int = Field(
+        default=3, ge=1, description="hours without a spike that close an episode"
+    )
+    webhook_urls: str = Field(default="", description="comma-separated webhook URLs; empty = off")
+    webhook_secret_header: str = Field(
+        default="X-Moodwatch-Secret", description="header that carries the webhook secret"
+    )
+    webhook_secret: SecretStr = Field(
+        default=SecretStr(""), description="its value (never logged); empty = no header"
+    )
+    cooldown_s: float = Field(
+        default=3600.0, ge=0, description="an (emotion, source) alerted this recently is not sent"
+    )
+    retry_attempts: int = Field(
+        default=3, ge=1, le=10, description="POST attempts per evaluation before waiting"
+    )
+    retry_max_backoff_s: float = Field(
+        default=300.0, ge=1, description="longest wait between evaluations' delivery tries"
+    )
+    request_timeout_s: float = Field(default=5.0, gt=0, description="webhook request timeout")
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+
+    @model_validator(mode="after")
+    def _checks(self) -> "SentinelSettings":
+        if self.runtime.env == "production":
+            if self.db.sentinel_password.get_secret_value() == DEV_SENTINEL_PASSWORD:
+                raise ValueError(
+                    "MOODWATCH_DB_SENTINEL_PASSWORD must be set in production "
+                    "(the placeholder is refused)"
+                )
+        for url in self.webhooks:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"MOODWATCH_SENTINEL_WEBHOOK_URLS: {url!r} is not an http(s) URL")
+        return self
+
+    @property
+    def webhooks(self) -> tuple[str, ...]:
+        return tuple(url.strip() for url in self.webhook_urls.split(",") if url.strip())
+
+
 class MigrateSettings(_Base):
     """`moodwatch migrate`: connects as the write role; the read-only role is only named."""
 
@@ -186,6 +290,21 @@ class MigrateSettings(_Base):
 
     @model_validator(mode="after")
     def _checks(self) -> "MigrateSettings":
+        _production_checks(self.runtime, self.db, readonly=False)
+        return self
+
+
+class MaintainSettings(_Base):
+    """`moodwatch maintain` and `moodwatch relabel`: partitions, retention, relabelling."""
+
+    model_config = SettingsConfigDict(env_prefix="MOODWATCH_MAINTAIN_", frozen=True, extra="ignore")
+
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+
+    @model_validator(mode="after")
+    def _checks(self) -> "MaintainSettings":
         _production_checks(self.runtime, self.db, readonly=False)
         return self
 

@@ -15,9 +15,12 @@ from pydantic_settings import BaseSettings
 from schemas.settings import (
     DEV_PASSWORD,
     DEV_RO_PASSWORD,
+    DEV_SENTINEL_PASSWORD,
     DashboardSettings,
+    MaintainSettings,
     MigrateSettings,
     ProducerSettings,
+    SentinelSettings,
     ServicesSettings,
     TrainingSettings,
     WorkerSettings,
@@ -27,7 +30,9 @@ COMMANDS: dict[type[BaseSettings], str] = {
     WorkerSettings: "worker",
     ProducerSettings: "produce",
     DashboardSettings: "dashboard",
+    SentinelSettings: "sentinel",
     MigrateSettings: "migrate",
+    MaintainSettings: "maintain",
     TrainingSettings: "train",
     ServicesSettings: "services",
 }
@@ -64,7 +69,8 @@ def variables(settings_class: type[BaseSettings]) -> Iterator[Variable]:
         default = field.get_default(call_default_factory=True)
         secret = field.annotation is SecretStr
         if secret:
-            default = "(development placeholder; required in production)"
+            given = default.get_secret_value() if isinstance(default, SecretStr) else ""
+            default = "(development placeholder; required in production)" if given else "(none)"
         variable = f"{_prefix(settings_class)}{name}".upper()
         yield Variable(variable, default, field.description or "", secret)
 
@@ -99,7 +105,8 @@ def shown_value(variable: Variable, value: object) -> str:
     if not variable.secret:
         return str(value)
     raw = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
-    return PLACEHOLDER if raw in (DEV_PASSWORD, DEV_RO_PASSWORD) else MASK
+    placeholders = (DEV_PASSWORD, DEV_RO_PASSWORD, DEV_SENTINEL_PASSWORD)
+    return PLACEHOLDER if raw in placeholders else MASK
 
 
 def effective_rows() -> list[tuple[str, str, str, str]]:

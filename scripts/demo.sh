@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The demo's last steps (after `make migrate model`): start the worker and the dashboard in the
-# background, replay the CARER test split time-warped over the past week, say where to look.
+# The demo's last steps (after `make migrate model`): start the worker, the sentinel and the
+# dashboard in the background, replay the CARER test split time-warped over the past week.
 #   scripts/demo.sh         start what is not running, replay, wait until every post is handled
-#   scripts/demo.sh start   start the worker and the dashboard only (each waited until healthy)
-#   scripts/demo.sh stop    stop both, each with its whole process group
+#   scripts/demo.sh start   start the worker, sentinel and dashboard only (each until healthy)
+#   scripts/demo.sh stop    stop all three, each with its whole process group
 # Idempotent: a running, healthy process is kept; a dead one (kill -9) is replaced.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +30,7 @@ healthy() {
     # quiet while it starts: "connection refused" until it listens is the expected answer
     dashboard) curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$DASH_PORT/_stcore/health" ;;
     worker) grep -q '"worker started"\|worker started' "$RUN/worker.log" 2>/dev/null ;;
+    sentinel) grep -q 'sentinel started' "$RUN/sentinel.log" 2>/dev/null ;;
   esac
 }
 
@@ -70,11 +71,14 @@ handled() {  # posts stored + posts skipped as already stored, from the worker's
 }
 
 case "${1:-}" in
-  stop) stop_one worker; stop_one dashboard; exit 0 ;;
-  start) start worker "$BIN/moodwatch" worker; start dashboard "$BIN/moodwatch" dashboard; exit 0 ;;
+  stop) stop_one worker; stop_one sentinel; stop_one dashboard; exit 0 ;;
+  start)
+    start worker "$BIN/moodwatch" worker; start sentinel "$BIN/moodwatch" sentinel
+    start dashboard "$BIN/moodwatch" dashboard; exit 0 ;;
 esac
 
 start worker "$BIN/moodwatch" worker
+start sentinel "$BIN/moodwatch" sentinel
 start dashboard "$BIN/moodwatch" dashboard
 test_split="$DATA_DIR/emotion/test.jsonl"
 [ -f "$test_split" ] || { echo "no test split at $test_split (set MOODWATCH_TRAIN_DATA_DIR)"; exit 1; }
@@ -92,7 +96,7 @@ while [ "$(( $(handled) - before ))" -lt "$want" ]; do
   sleep 2  # progress polling of a separate process
 done
 echo "handled $want posts in $(( $(date +%s) - started ))s (produce + label + store; replays skipped)"
-logs="$RUN/worker.log, $RUN/dashboard.log"
+logs="$RUN/worker.log, $RUN/sentinel.log, $RUN/dashboard.log"
 # `make run` sends what its steps printed (pip, service start-up, migrations) to this log.
 if [ -n "${MAKE_RUN_LOG:-}" ]; then logs="$logs, $MAKE_RUN_LOG (the steps above)"; fi
 cat <<MSG
@@ -103,6 +107,7 @@ moodwatch is running.
   SQL:       PGPASSWORD=moodwatch-ro-dev psql -h 127.0.0.1 -p $DB_PORT -U moodwatch_ro $DB_NAME
   feed more: .venv/bin/moodwatch produce FILE.jsonl --rate 50
   dead letters: .venv/bin/moodwatch dlq
+  alerts:    SELECT * FROM alerts ORDER BY bucket DESC;  (the sentinel, docs/alerts.md)
   logs:      $logs
   stop:      make stop
 MSG

@@ -134,6 +134,7 @@ def user_data_before(request: pytest.FixtureRequest) -> UserData | None:
 
 @pytest.fixture(scope="session")
 def tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.tiny_bundle import build_tiny_bundle
+    from tests.tiny_bundle import build_tiny_bundle, export_tiny_bundle
 
-    return build_tiny_bundle(tmp_path_factory.mktemp("bundle") / "tiny")
+    # exported (ONNX Runtime, fp32), as the worker runs a bundle on a CPU by default
+    return export_tiny_bundle(build_tiny_bundle(tmp_path_factory.mktemp("bundle") / "tiny"))

@@ -97,9 +97,24 @@ def build_tiny_bundle(dir: Path, members: int = 2) -> Path:  # `dir`: the agreed
                 tokenizer_family="bert-uncased",
                 max_length=MAX_LENGTH,
                 temperature=1.0,
-                int8_ok=True,
                 finetune={"note": "random weights, for tests only"},
             )
         )
     BundleManifest(members=tuple(specs)).save(dir)
+    return dir
+
+
+def export_tiny_bundle(dir: Path, int8: bool = False) -> Path:
+    """Add the ONNX files `moodwatch export` writes, so the bundle runs on ONNX Runtime as the
+    worker's default CPU path does. Random members have no accuracy to keep, so the gate's
+    figures are made up: fp32 (answers within 1e-5 of torch) unless `int8`."""
+    from training.onnx_bundle import export_bundle
+
+    def score(precision: str) -> dict[str, dict[str, dict[str, float]]]:
+        accuracy = 0.5 if precision == "int8" and not int8 else 0.9
+        figures = {"accuracy": accuracy, "macro_f1": accuracy}
+        manifest = BundleManifest.load(dir)
+        return {spec.name: {"carer-test": figures, "ood-dev": figures} for spec in manifest.members}
+
+    export_bundle(dir, dir / "no-data", score=score)
     return dir

@@ -4,18 +4,44 @@ Fitted on held-out validation logits by minimising the negative log-likelihood; 
 prediction, only confidence, which the ensemble's averaging and the uncertainty figure rely on.
 """
 
+from collections.abc import Sequence
+
 import torch
 
 MIN_T, MAX_T = 0.05, 20.0
 
 
-def nll(logits: torch.Tensor, labels: torch.Tensor, temperature: float = 1.0) -> float:
-    """Mean negative log-likelihood of `labels` under `softmax(logits / temperature)`."""
-    return float(torch.nn.functional.cross_entropy(logits.double() / temperature, labels))
+def _weighted_nll(
+    logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None
+) -> torch.Tensor:
+    losses = torch.nn.functional.cross_entropy(logits, labels.long(), reduction="none")
+    return losses.mean() if weights is None else (losses * weights).sum() / weights.sum()
 
 
-def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, max_iter: int = 100) -> float:
-    """The temperature minimising validation NLL (LBFGS on log T so T stays positive)."""
+def nll(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    temperature: float = 1.0,
+    weights: torch.Tensor | None = None,
+) -> float:
+    """Mean (or `weights`-weighted) negative log-likelihood under `softmax(logits / T)`."""
+    return float(_weighted_nll(logits.double() / temperature, labels, weights))
+
+
+def domain_weights(sizes: Sequence[int]) -> torch.Tensor:
+    """Row weights that give each domain (consecutive blocks of `sizes` rows) an equal say,
+    whatever its size: CARER validation and the real-post slice count alike."""
+    return torch.cat([torch.full((n,), 1.0 / max(n, 1), dtype=torch.float64) for n in sizes])
+
+
+def fit_temperature(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    max_iter: int = 100,
+    weights: torch.Tensor | None = None,
+) -> float:
+    """The temperature minimising the (`weights`-weighted) NLL, by LBFGS on log T so that T
+    stays positive."""
     logits = logits.detach().double()
     labels = labels.long()
     log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
@@ -23,14 +49,15 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, max_iter: int = 
 
     def closure() -> torch.Tensor:
         optimiser.zero_grad()
-        loss = torch.nn.functional.cross_entropy(logits / log_t.exp(), labels)
+        loss = _weighted_nll(logits / log_t.exp(), labels, weights)
         loss.backward()  # type: ignore[no-untyped-call]
         return loss
 
     optimiser.step(closure)  # type: ignore[no-untyped-call]
     fitted = float(log_t.detach().exp().clamp(MIN_T, MAX_T))
     # LBFGS can stall on degenerate inputs; never return a temperature worse than none at all.
-    return fitted if nll(logits, labels, fitted) <= nll(logits, labels) else 1.0
+    better = nll(logits, labels, fitted, weights) <= nll(logits, labels, weights=weights)
+    return fitted if better else 1.0
 
 
 def simplex_grid(members: int, step: float) -> list[tuple[float, ...]]:

@@ -11,14 +11,15 @@ import time
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
-import numpy as np
 import typer
 
 from model.combine import Probs, combine
 from model.predictor import EnsemblePredictor
-from schemas.bundle import CombinationRule
+from schemas.bundle import BundleManifest, CombinationRule
+from training.calibration_report import averaging_sections
 from training.data import LabelledTexts, read_split
-from training.metrics import classification_report
+from training.int8_gate import gate_rows
+from training.metrics import calibration, classification_report, reliability
 from training.report import write_report
 
 # Where an evaluation's report goes unless a path is asked for: untracked, so that evaluating
@@ -28,37 +29,11 @@ RESULTS_DIR = Path(".cache/results")
 REPORT_SPLITS = {"carer-validation": "validation", "carer-test": "test", "ood-dev": "ood"}
 ALL_SPLITS = tuple(REPORT_SPLITS)
 RULES: tuple[CombinationRule, ...] = ("mean", "product", "max", "min")
-CALIBRATION_BINS = 15
 DEFAULT_REPORT = RESULTS_DIR / "model_quality.json"
 Device = Literal["auto", "cpu", "cuda"]
 # split key -> (member logits, posts/s); logits do not depend on the manifest's weights or
 # temperatures, so a bundle that only changed those is rescored without running its members
 MemberRuns = dict[str, tuple[Probs, float]]
-
-
-def reliability(probs: Probs, labels: list[int]) -> list[dict[str, float]]:
-    """Per equal-width confidence bin: share of rows, mean confidence, accuracy."""
-    truth = np.asarray(labels)
-    confidence = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == truth
-    bins = np.minimum((confidence * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
-    return [
-        {
-            "low": b / CALIBRATION_BINS,
-            "share": float((bins == b).mean()),
-            "confidence": float(confidence[bins == b].mean()),
-            "accuracy": float(correct[bins == b].mean()),
-        }
-        for b in range(CALIBRATION_BINS)
-        if (bins == b).any()
-    ]
-
-
-def calibration(probs: Probs, labels: list[int]) -> dict[str, float]:
-    """Negative log-likelihood and expected calibration error (equal-width confidence bins)."""
-    picked = probs[np.arange(len(labels)), np.asarray(labels)]
-    gap = sum(abs(b["accuracy"] - b["confidence"]) * b["share"] for b in reliability(probs, labels))
-    return {"nll": round(float(-np.log(picked + 1e-12).mean()), 4), "ece": round(float(gap), 4)}
 
 
 def split_report(probs: Probs, uncalibrated: Probs, labels: list[int]) -> dict[str, Any]:
@@ -106,17 +81,17 @@ def evaluate_bundle(
     splits: tuple[str, ...] = ALL_SPLITS,
     device: Device = "auto",
     batch_size: int = 64,
-    fast: bool = True,
     reuse: dict[str, MemberRuns] | None = None,
 ) -> dict[str, Any]:
-    """Ensemble, per-member and per-rule figures on each split, JSON-ready.
-
-    With `fast`, the worker's CPU fast path (int8 where it keeps accuracy, bf16 elsewhere) is
-    scored beside it, with the posts/s of both on each split. `reuse` keeps the members' runs
-    between calls on one set of members whose manifest changed only in weights or temperature.
+    """Ensemble, per-member and per-rule figures on each split, JSON-ready, with each member's
+    CPU runtime and the int8 gate's figures where the bundle was exported. `reuse` keeps the
+    members' runs between calls on one set of members whose manifest changed only in weights or
+    temperature.
     """
-    predictor = EnsemblePredictor.load(bundle_dir, device=device)
-    manifest = predictor.manifest
+    manifest = BundleManifest.load(bundle_dir)
+    # the runtime the worker would use; a bundle not yet exported (in training) on torch, quietly
+    exported = all(spec.cpu is not None for spec in manifest.members)
+    predictor = EnsemblePredictor.load(bundle_dir, device, "bundle" if exported else "torch")
     names = [member.spec.name for member in predictor.members]
     report: dict[str, Any] = {
         "bundle": str(bundle_dir),
@@ -139,10 +114,11 @@ def evaluate_bundle(
     runs = _member_runs(predictor, data, batch_size, cache)
     for key, rows in data.items():
         _score_split(report, predictor, key, runs[key][0], rows.labels)
-    if fast and predictor.device.type == "cpu":
-        fast_cache = None if reuse is None else reuse.setdefault("fast", {})
-        speed = {key: per_s for key, (_, per_s) in runs.items()}
-        report["cpu_fast"] = _fast_section(bundle_dir, data, batch_size, speed, fast_cache)
+    member_logits = {key: logits for key, (logits, _) in runs.items()}
+    labels = {key: rows.labels for key, rows in data.items()}
+    report |= averaging_sections(manifest, member_logits, labels)  # calibration methods, shares
+    report["cpu_runtime"] = gate_rows(manifest)
+    report["posts_per_s"] = {key: round(per_s, 1) for key, (_, per_s) in runs.items()}
     return report
 
 
@@ -165,35 +141,6 @@ def _score_split(
     if "mean, equal weights" in report["rules"]:
         equal = combine(member_probs, "mean")  # the rule itself, without the bundle's weights
         report["rules"]["mean, equal weights"][key] = headline(equal, labels)
-
-
-def _fast_section(
-    bundle_dir: Path,
-    data: dict[str, LabelledTexts],
-    batch_size: int,
-    fp32_speed: dict[str, float],
-    cache: MemberRuns | None,
-) -> dict[str, Any]:
-    """The same splits through the CPU fast path, and posts/s of both on each split."""
-    predictor = EnsemblePredictor.load(bundle_dir, device="cpu", int8=True, bf16=True)
-    section: dict[str, Any] = {
-        "member_precision": {m.spec.name: m.precision for m in predictor.members},
-        "ensemble": {},
-        "members": {m.spec.name: {} for m in predictor.members},
-        "posts_per_s": {},
-    }
-    runs = _member_runs(predictor, data, batch_size, cache)
-    for key, rows in data.items():
-        logits, fast_speed = runs[key]
-        member_probs = predictor.to_proba(logits)
-        section["ensemble"][key] = headline(predictor.combine(member_probs), rows.labels)
-        for index, name in enumerate(section["members"]):
-            section["members"][name][key] = headline(member_probs[index], rows.labels)
-        section["posts_per_s"][key] = {
-            "fp32": round(fp32_speed[key], 1),
-            "fast": round(fast_speed, 1),
-        }
-    return section
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
@@ -220,13 +167,12 @@ def main(
         ),
     ] = DEFAULT_REPORT,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
-    fast: Annotated[bool, typer.Option(help="also score the CPU fast path (int8/bf16)")] = True,
 ) -> None:
     """Evaluate BUNDLE on CARER validation and test and on ood_dev; write the report."""
     if device not in ("auto", "cpu", "cuda"):
         raise typer.BadParameter("device must be auto, cpu or cuda")
     chosen = cast(Device, device)
-    report = evaluate_bundle(bundle, data_dir, device=chosen, fast=fast)
+    report = evaluate_bundle(bundle, data_dir, device=chosen)
     written = write_report(report, output)
     for line in summary_lines(report):
         typer.echo(line)

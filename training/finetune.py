@@ -14,7 +14,7 @@ import torch
 from tqdm import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from model.predictor import pick_device
+from model.torch_member import pick_device
 from schemas.emotions import LABELS
 from training.batching import steps_per_epoch, tokenise, training_plan
 from training.checkpoints import TrainState, load_best, load_last

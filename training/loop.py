@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from model.predictor import native_bf16
+from model.torch_member import native_bf16
 from schemas.emotions import LABELS
 from training.batching import Tokenised, collate, inference_batches
 from training.checkpoints import TrainState, save_best, save_last

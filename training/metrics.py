@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from model.combine import Probs
 from schemas.emotions import LABELS
 
 IntArray = npt.NDArray[np.int64]
@@ -66,3 +67,31 @@ def classification_report(
         "per_class": per_class(matrix),
         "confusion": {"labels": list(LABELS), "matrix": matrix.tolist()},
     }
+
+
+CALIBRATION_BINS = 15
+
+
+def reliability(probs: Probs, labels: list[int]) -> list[dict[str, float]]:
+    """Per equal-width confidence bin: share of rows, mean confidence, accuracy."""
+    truth = np.asarray(labels)
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == truth
+    bins = np.minimum((confidence * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
+    return [
+        {
+            "low": b / CALIBRATION_BINS,
+            "share": float((bins == b).mean()),
+            "confidence": float(confidence[bins == b].mean()),
+            "accuracy": float(correct[bins == b].mean()),
+        }
+        for b in range(CALIBRATION_BINS)
+        if (bins == b).any()
+    ]
+
+
+def calibration(probs: Probs, labels: list[int]) -> dict[str, float]:
+    """Negative log-likelihood and expected calibration error (equal-width confidence bins)."""
+    picked = probs[np.arange(len(labels)), np.asarray(labels)]
+    gap = sum(abs(b["accuracy"] - b["confidence"]) * b["share"] for b in reliability(probs, labels))
+    return {"nll": round(float(-np.log(picked + 1e-12).mean()), 4), "ece": round(float(gap), 4)}

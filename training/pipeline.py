@@ -1,6 +1,7 @@
 """From datasets to a published model bundle: `train_bundle(settings, profile, output)`.
 
-Each member is fine-tuned, temperature-scaled on CARER validation and saved into a staging
+Each member is fine-tuned, temperature-scaled on CARER validation plus a held-out slice of
+real posts (`training.calibration_split`) and saved into a staging
 directory beside `output`; the manifest is written, the staged bundle is evaluated through the
 worker's predictor, and only then is it renamed into place. A crash at any point leaves the
 previous bundle (or none) at `output`, never a half-written one.
@@ -20,17 +21,21 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from model.combine import combine
+from model.combine import Probs, combine, softmax
 from model.normalize import normalise
 from schemas.bundle import BundleManifest, MemberSpec, Normalisation
 from schemas.settings import TrainingSettings
+from training.batching import tokenise
 from training.calibration import fit_temperature, fit_weights, nll
+from training.calibration_split import CalibrationSet, read_calibration_split
 from training.data import DataSourceError, LabelledTexts, mix, read_split
 from training.encoders import PreparedEncoder, ensure_encoder
 from training.evaluate import RESULTS_DIR, MemberRuns, evaluate_bundle, summary_lines
-from training.finetune import FinetuneConfig, finetune
+from training.finetune import FinetuneConfig, FinetuneResult, finetune
+from training.int8_gate import gate_rows
+from training.loop import predict_logits
+from training.onnx_bundle import export_bundle
 from training.profiles import MemberPlan, Profile, get_profile
-from training.quantisation import check_int8
 from training.report import write_report
 from training.sources import DataSource
 
@@ -58,7 +63,7 @@ def train_bundle(
         plan.name: ensure_encoder(plan.encoder, settings.encoders_dir, seed=settings.seed)
         for plan in chosen.members
     }
-    train, validation = training_data(
+    train, calibration = training_data(
         settings, chosen, Normalisation(), sources, defaults=default_sources
     )
     for stale in output.parent.glob(f".{output.name}.partial-*"):  # left by a killed run
@@ -66,7 +71,9 @@ def train_bundle(
     staging = output.parent / f".{output.name}.partial-{os.getpid()}"
     staging.mkdir(parents=True)
     try:
-        manifest, report = _build_in(staging, settings, chosen, encoders, train, validation)
+        manifest, report = _build_in(staging, settings, chosen, encoders, train, calibration)
+        manifest = export_bundle(staging, settings.data_dir)  # ONNX for CPUs, int8 where gated
+        report["cpu_runtime"] = gate_rows(manifest)
         report["training"] = {
             "profile": chosen.name,
             "seconds": round(time.monotonic() - started, 1),
@@ -95,25 +102,25 @@ def _build_in(
     profile: Profile,
     encoders: dict[str, PreparedEncoder],
     train: LabelledTexts,
-    validation: LabelledTexts,
+    calibration: CalibrationSet,
 ) -> tuple[BundleManifest, dict[str, Any]]:
     """Members and manifest into `staging`; return the saved manifest and the evaluation of
     the staged bundle."""
     trained = [
-        train_member(settings, profile, plan, encoders[plan.name], train, validation, staging)
+        train_member(settings, profile, plan, encoders[plan.name], train, calibration, staging)
         for plan in profile.members
     ]
     specs = tuple(spec for spec, _ in trained)
-    member_probs = torch.stack([p for _, p in trained])
-    labels = torch.tensor(validation.labels)
-    weights = fit_weights(member_probs, labels)
+    member_logits = torch.stack([logits for _, logits in trained]).numpy()
+    member_probs = softmax(member_logits, np.array([spec.temperature for spec in specs]))
+    weights = fit_weights(torch.from_numpy(member_probs), calibration.labels)
     learned = None if len(set(weights)) == 1 else weights
-    saved = _save_manifest(staging, specs, member_probs, labels, learned)
+    saved = _save_manifest(staging, specs, member_logits, calibration, learned)
     runs: dict[str, MemberRuns] = {}  # the members' outputs serve both evaluations
     report = evaluate_bundle(staging, settings.data_dir, device="auto", reuse=runs)  # as in prod
     if learned is not None and not weights_beat_mean(report):
         tqdm.write("learned weights do not beat the equal-weight mean on test: dropped")
-        saved = _save_manifest(staging, specs, member_probs, labels, None)
+        saved = _save_manifest(staging, specs, member_logits, calibration, None)
         report = evaluate_bundle(staging, settings.data_dir, device="auto", reuse=runs)
         report["dropped_weights"] = list(learned)
     return saved, report
@@ -122,28 +129,51 @@ def _build_in(
 def _save_manifest(
     staging: Path,
     specs: tuple[MemberSpec, ...],
-    member_probs: torch.Tensor,
-    labels: torch.Tensor,
+    member_logits: Probs,
+    calibration: CalibrationSet,
     weights: tuple[float, ...] | None,
 ) -> BundleManifest:
-    """The bundle's manifest with these weights and the ensemble temperature fitted for them."""
-    combined = combine(member_probs.numpy(), "mean", None if weights is None else np.array(weights))
-    # log-probabilities as logits: softmax(log p / T) is p ** (1/T), renormalised
-    temperature = fit_temperature(torch.from_numpy(np.log(combined + 1e-12)), labels)
+    """The bundle's manifest with these weights and the ensemble temperature fitted for them
+    (and, for the report's comparison, the one CARER validation alone gives, after members
+    scaled on it alone)."""
+    carer, labels = len(calibration.validation), calibration.labels
+    new = [spec.temperature for spec in specs]
+    old = [spec.metrics["temperature_carer_validation"] for spec in specs]
+    temperature = ensemble_temperature(
+        member_logits, new, weights, labels, row_weights=calibration.weights
+    )
+    carer_only = ensemble_temperature(member_logits[:, :carer], old, weights, labels[:carer])
     manifest = BundleManifest(
         members=specs,
         normalisation=Normalisation(),
         rule="mean",
         weights=weights,
         temperature=round(temperature, 4),
+        calibration=calibration.split,
+        metrics={"temperature_carer_validation": round(carer_only, 4)},
     )
     return manifest.save(staging)
 
 
+def ensemble_temperature(
+    member_logits: Probs,
+    temperatures: Sequence[float],
+    weights: tuple[float, ...] | None,
+    labels: torch.Tensor,
+    row_weights: torch.Tensor | None = None,
+) -> float:
+    """The temperature of the members' combined distribution (scaled by `temperatures`)."""
+    member_probs = softmax(member_logits, np.array(temperatures))
+    combined = combine(member_probs, "mean", None if weights is None else np.array(weights))
+    # log-probabilities as logits: softmax(log p / T) is p ** (1/T), renormalised
+    log_p = torch.from_numpy(np.log(combined + 1e-12))
+    return fit_temperature(log_p, labels, weights=row_weights)
+
+
 def weights_beat_mean(report: dict[str, Any]) -> bool:
     """Issue 4's rule: learned weights are kept only when they beat the plain mean on CARER test,
-    in accuracy and in macro-F1. They are fitted on validation; test only decides whether to
-    keep them, and the report says so."""
+    in accuracy and in macro-F1. They are fitted on the calibration rows; test only decides
+    whether to keep them, and the report says so."""
     learned = report["ensemble"]["test"]
     equal = report["rules"]["mean, equal weights"]["test"]
     return bool(learned["accuracy"] > equal["accuracy"] and learned["macro_f1"] > equal["macro_f1"])
@@ -155,23 +185,25 @@ def training_data(
     steps: Normalisation,
     sources: Sequence[DataSource] = (),
     defaults: bool = True,
-) -> tuple[LabelledTexts, LabelledTexts]:
-    """CARER train + goemotions_train (cut per profile) unless `defaults` is off, the whole of
-    each of `sources`, and CARER validation; normalised."""
+) -> tuple[LabelledTexts, CalibrationSet]:
+    """CARER train + goemotions_train less its calibration slice (cut per profile) unless
+    `defaults` is off, the whole of each of `sources`; and the calibration set, CARER
+    validation + the slice; normalised."""
     parts = [source.read() for source in sources]  # the user's files first: fail before ours
     limits: list[int | None] = [None] * len(parts)
-    if defaults:
-        carer = read_split(settings.data_dir, "carer-train")
-        reddit = read_split(settings.data_dir, "goemotions-train")
+    carer = read_split(settings.data_dir, "carer-train") if defaults else None
+    # the slice calibrates every bundle; it is held out of training when goemotions is in it
+    reddit, real_posts, split = read_calibration_split(settings.data_dir)
+    if carer is not None:
         parts = [carer, reddit, *parts]
         limits = [profile.carer_rows, profile.goemotions_rows, *limits]
     if not parts:
         raise DataSourceError("no training data: name a source, or keep the default sources")
     train = mix(parts, seed=settings.seed, limits=limits)
     validation = read_split(settings.data_dir, "carer-validation")
-    for data in (train, validation):
+    for data in (train, validation, real_posts):
         data.texts = [normalise(text, steps) for text in data.texts]
-    return train, validation
+    return train, CalibrationSet(validation, real_posts, split)
 
 
 def train_member(
@@ -180,23 +212,23 @@ def train_member(
     plan: MemberPlan,
     encoder: PreparedEncoder,
     train: LabelledTexts,
-    validation: LabelledTexts,
+    calibration: CalibrationSet,
     staging: Path,
 ) -> tuple[MemberSpec, torch.Tensor]:
     """Fine-tune, fit the temperature, save to `staging/<name>/`.
 
-    Returns the manifest entry and the member's calibrated validation probabilities.
+    Returns the manifest entry and the member's logits on the calibration set.
     """
+    validation = calibration.validation
     config = dataclasses.replace(plan.finetune, seed=settings.seed + plan.seed_offset)
     identity = plan.encoder if encoder.digest is None else f"{plan.encoder}@{encoder.digest}"
     fingerprint = _fingerprint(identity, config, train)
     run_dir = settings.checkpoints_dir / f"{profile.name}-{plan.name}-{fingerprint}"
     result = finetune(encoder.path, train, validation, config, run_dir, plan.name)
     labels = torch.tensor(validation.labels)
-    temperature = fit_temperature(result.validation_logits, labels)
-    int8 = check_int8(
-        result.model, result.tokenizer, validation, config.max_length, result.validation_logits
-    )
+    logits = torch.cat([result.validation_logits, real_post_logits(result, calibration, config)])
+    temperature = fit_temperature(logits, calibration.labels, weights=calibration.weights)
+    carer_only = fit_temperature(result.validation_logits, labels)
     result.model.save_pretrained(staging / plan.name)
     result.tokenizer.save_pretrained(staging / plan.name)
     finetune_record = config.as_dict() | {
@@ -213,7 +245,6 @@ def train_member(
         tokenizer_family=encoder.tokenizer_family,
         max_length=config.max_length,
         temperature=round(temperature, 4),
-        int8_ok=int8.keeps_accuracy,
         finetune=finetune_record,
         # wall time and history vary run to run, so they stay out of the hashed `finetune`
         metrics={
@@ -222,11 +253,20 @@ def train_member(
             "validation_macro_f1": round(result.state.best_score, 4),
             "validation_nll": round(nll(result.validation_logits, labels), 4),
             "validation_nll_scaled": round(nll(result.validation_logits, labels, temperature), 4),
+            "temperature_carer_validation": round(carer_only, 4),
             "resumed_at_step": result.resumed_at_step,
-        }
-        | int8.as_dict(),
+        },
     )
-    return spec, torch.softmax(result.validation_logits.double() / temperature, dim=-1)
+    return spec, logits
+
+
+def real_post_logits(
+    result: FinetuneResult, calibration: CalibrationSet, config: FinetuneConfig
+) -> torch.Tensor:
+    """The member's float32 logits on the real-post slice, as those on validation are."""
+    rows = calibration.real_posts
+    tokens = tokenise(result.tokenizer, rows.texts, rows.labels, config.max_length)
+    return predict_logits(result.model, tokens)
 
 
 def _fingerprint(encoder: str, config: FinetuneConfig, train: LabelledTexts) -> str:
@@ -253,7 +293,10 @@ def _record_metrics(staging: Path, manifest: BundleManifest, report: dict[str, A
         for split, figures in report["ensemble"].items()
     }
     updated = manifest.model_copy(
-        update={"members": members, "metrics": summary | {"training": report["training"]}}
+        update={
+            "members": members,
+            "metrics": manifest.metrics | summary | {"training": report["training"]},
+        }
     )
     saved = updated.save(staging)
     if saved.version != manifest.version:

@@ -10,6 +10,8 @@ matplotlib.use("Agg")  # files only; no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
+from training.calibration_report import OLD  # noqa: E402
+
 SPLIT_TITLES = {"validation": "CARER validation", "test": "CARER test", "ood": "ood_dev (Reddit)"}
 
 
@@ -41,6 +43,22 @@ def confusion_plot(report: dict[str, Any], path: Path) -> Path:
     return path
 
 
+def _carer_only(axis: Any, report: dict[str, Any], split: str) -> None:
+    """The line of the temperatures CARER validation alone gives, where the report has it."""
+    old = report.get("calibration_methods", {}).get(OLD, {}).get(split)
+    if old is None:
+        return
+    bins = [b for b in old["reliability"] if b["share"] >= 0.002]
+    axis.plot(
+        [b["confidence"] for b in bins],
+        [b["accuracy"] for b in bins],
+        marker="s",
+        color="tab:red",
+        linestyle="--",
+        label=f"fitted on CARER validation only (ECE {old['ece']:.3f})",
+    )
+
+
 def reliability_plot(report: dict[str, Any], path: Path) -> Path:
     """Accuracy against confidence per bin, before and after calibration, per split."""
     splits = list(report["reliability"])
@@ -60,6 +78,7 @@ def reliability_plot(report: dict[str, Any], path: Path) -> Path:
                 color=colour,
                 label=f"{state} (ECE {ece[key]:.3f})",
             )
+        _carer_only(axis, report, split)
         axis.set_xlim(0.15, 1.0)
         axis.set_ylim(0.0, 1.0)
         axis.set_xlabel("confidence")

@@ -3,6 +3,7 @@
 import os
 import signal
 import threading
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -16,11 +17,15 @@ from schemas.exit_codes import ExitCode
 from schemas.settings import WorkerSettings
 from worker.core.factory import CoreSettings, StreamCore, build_core
 from worker.core.outage import GaveUpStoring
+from worker.core.steps import Labels
 from worker.dead_letters import DeadLetterQueue, DeadLetterUnavailable, DlqLimit, DlqLimitExceeded
+from worker.horizon import Horizon
 from worker.labeller import Labeller, Predicts
 from worker.logs import configure_logging
+from worker.maintenance import Maintainer
 from worker.metrics import serve_metrics
 from worker.redis_side import RedisSide
+from worker.shadow import ShadowLabeller
 from worker.stall_watch import ConsumerStalled, StallWatch
 from worker.startup import bundle_unreadable, check_bundle, kafka_logs_quiet, kafka_unreachable
 from worker.store import PostgresSink
@@ -115,9 +120,13 @@ def build_processor(
     consumer: Any,
     dlq_producer: Any,
     stop: threading.Event,
+    shadow: Predicts | None = None,
 ) -> StreamCore:
     """The real collaborators of the core; `worker.core.factory` chains them."""
     redis_side = RedisSide(settings.redis, predictor.version)
+    labeller: Labels = Labeller(predictor, redis_side, INFERENCE_BATCH_SIZE)
+    if shadow is not None:
+        labeller = ShadowLabeller(labeller, shadow, INFERENCE_BATCH_SIZE)
     return build_core(
         CoreSettings(
             batch_max_size=settings.batch_max_size,
@@ -125,8 +134,8 @@ def build_processor(
             give_up_after_stop_s=settings.db_retry_max_s,
         ),
         consumer=consumer,
-        labeller=Labeller(predictor, redis_side, INFERENCE_BATCH_SIZE),
-        sink=PostgresSink(make_engine(settings)),
+        labeller=labeller,
+        sink=PostgresSink(make_engine(settings), Horizon(settings.storage.retention_days)),
         dead_letters=DeadLetterQueue(dlq_producer, settings.kafka.dlq_topic),
         dlq_limit=DlqLimit(settings.dlq_max_ratio, settings.dlq_min_messages),
         live=redis_side,
@@ -151,13 +160,39 @@ def _load_predictor(settings: WorkerSettings) -> Predicts:
     keep_freed_memory()
     from model.predictor import EnsemblePredictor  # torch import: only when really needed
 
-    try:
-        # torch's int8 deprecation notices are filtered once, for every command, in cli/main.py
-        return EnsemblePredictor.load(
-            settings.bundle_path, settings.device, int8=settings.int8, bf16=settings.bf16
+    if settings.int8 is not None or settings.bf16 is not None:
+        log.warning(
+            "MOODWATCH_WORKER_INT8 and _BF16 are retired and ignored: CPUs run ONNX Runtime, "
+            "int8 where the bundle's gate kept it (MOODWATCH_WORKER_CPU_RUNTIME)"
         )
+    try:
+        return EnsemblePredictor.load(settings.bundle_path, settings.device, settings.cpu_runtime)
     except (OSError, ValueError) as exc:  # a member directory missing or broken
         raise bundle_unreadable(settings.bundle_path, str(exc)) from exc
+
+
+def load_bundle(settings: WorkerSettings, bundle: Path) -> Predicts:
+    """Another bundle (a candidate in shadow, relabelling), loaded as the live one is."""
+    check_bundle(bundle)
+    return _load_predictor(settings.model_copy(update={"bundle_path": bundle}))
+
+
+def _load_shadow(settings: WorkerSettings) -> Predicts | None:
+    """The candidate bundle of MOODWATCH_WORKER_SHADOW_BUNDLE_PATH, if any."""
+    path = settings.shadow_bundle_path
+    return None if path is None else load_bundle(settings, path)
+
+
+def _start_maintainer(settings: WorkerSettings) -> Maintainer:
+    storage = settings.storage
+    maintainer = Maintainer(
+        make_engine(settings, idle_in_transaction_ms=60_000),
+        Horizon(storage.retention_days),
+        storage.partitions_ahead_days,
+        settings.maintain_every_s,
+    )
+    maintainer.start()
+    return maintainer
 
 
 def run_worker(settings: WorkerSettings, predictor: Predicts | None = None) -> int:
@@ -166,16 +201,19 @@ def run_worker(settings: WorkerSettings, predictor: Predicts | None = None) -> i
     if predictor is None:
         check_bundle(settings.bundle_path)
         predictor = _load_predictor(settings)
+    shadow = _load_shadow(settings)
     metrics_port = serve_metrics(settings.metrics_port)
     consumer, dlq_producer = connect_kafka(settings)
     stop = threading.Event()
-    processor = build_processor(settings, predictor, consumer, dlq_producer, stop)
+    processor = build_processor(settings, predictor, consumer, dlq_producer, stop, shadow)
+    maintainer = _start_maintainer(settings)
     subscribe(consumer, settings.kafka.topic, processor.listener)
     _stop_on_signals(stop)
     log.warning(
         "worker started",
         topic=settings.kafka.topic,
         bundle=predictor.version,
+        shadow=shadow.version if shadow is not None else None,
         metrics_port=metrics_port,
     )
     try:
@@ -198,6 +236,7 @@ def run_worker(settings: WorkerSettings, predictor: Predicts | None = None) -> i
         )
         return ExitCode.STALLED
     finally:
+        maintainer.stopping.set()
         dlq_producer.close(timeout=10)
         consumer.close(autocommit=False)
     log.warning("worker stopped cleanly")

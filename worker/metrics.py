@@ -15,6 +15,10 @@ POSTS_DUPLICATE = Counter(
     "moodwatch_posts_duplicate_total",
     "posts skipped because their id was already stored (replays, re-deliveries)",
 )
+POSTS_EXPIRED = Counter(
+    "moodwatch_posts_expired_total",
+    "posts skipped because they were created before the retention horizon",
+)
 POSTS_CONSUMED = Counter("moodwatch_posts_consumed_total", "records consumed, valid or not")
 DEAD_LETTERS = Counter("moodwatch_dead_letters_total", "records sent to the dead-letter topic")
 CACHE_HITS = Counter("moodwatch_cache_hits_total", "predictions served from Redis")

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from schemas.tables import metadata
+from schemas.tables import metadata, mirrored
 
 config = context.config
 
@@ -11,7 +11,7 @@ config = context.config
 def run_migrations_online() -> None:
     engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=metadata)
+        context.configure(connection=connection, target_metadata=metadata, include_name=mirrored)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -9,22 +9,31 @@ from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import Engine, TextClause, text
 
 from producer.send import RateSchedule
+from schemas.emotions import LABELS
 from tests.integration.streaming import Stream
+
+# each post once per emotion, with its probability of it (written out here, not taken from
+# schemas.rollups: the check must not share the SQL it checks)
+_EMOTIONS = ", ".join(f"('{label}', p_{label})" for label in LABELS)
 
 
 def _rollup_mismatch(table: str, grain: str) -> TextClause:
-    """Rows of `table` whose count differs from the posts counted per bucket and label."""
+    """Rows of `table` whose count differs from the posts counted per bucket and label, or
+    whose probability sum differs from the sum of the posts' p_<label> (by more than rounding)."""
     return text(
         f"""
         WITH counted AS (
-            SELECT date_trunc('{grain}', created_at) AS bucket, label, count(*) AS n
-            FROM posts WHERE source = :s GROUP BY 1, 2
+            SELECT date_trunc('{grain}', created_at) AS bucket, e.label,
+                   count(*) FILTER (WHERE posts.label = e.label) AS n, sum(e.p) AS p
+            FROM posts CROSS JOIN LATERAL (VALUES {_EMOTIONS}) AS e (label, p)
+            WHERE source = :s GROUP BY 1, 2
         ), rolled AS (
-            SELECT bucket, label, sum(posts) AS n FROM {table} WHERE source = :s GROUP BY 1, 2
+            SELECT bucket, label, sum(posts) AS n, sum(probability_sum) AS p
+            FROM {table} WHERE source = :s GROUP BY 1, 2
         )
-        SELECT coalesce(c.bucket, r.bucket), coalesce(c.label, r.label), c.n, r.n
+        SELECT coalesce(c.bucket, r.bucket), coalesce(c.label, r.label), c.n, r.n, c.p, r.p
         FROM counted c FULL JOIN rolled r ON c.bucket = r.bucket AND c.label = r.label
-        WHERE c.n IS DISTINCT FROM r.n
+        WHERE c.n IS DISTINCT FROM r.n OR NOT abs(c.p - r.p) <= 1e-9 * (1 + c.n + r.n)
         """
     )
 
@@ -49,7 +58,7 @@ def row_count(engine: Engine, source: str) -> int:
 
 def assert_exactly_once(engine: Engine, source: str, expected_ids: Collection[str]) -> None:
     """In SQL: every expected id stored once, nothing else, and each rollup tier (minute, hour)
-    equal to the rows counted per bucket and label."""
+    equal to the rows counted per bucket and label, its probability sums to theirs."""
     ids = stored_ids(engine, source)
     expected = set(expected_ids)
     missing, unexpected = expected - set(ids), set(ids) - expected
@@ -61,7 +70,8 @@ def assert_exactly_once(engine: Engine, source: str, expected_ids: Collection[st
         for table, query in ROLLUPS.items():
             wrong = connection.execute(query, {"s": source}).all()
             assert not wrong, (
-                f"{table} differs from the rows (bucket, label, rows, rollup): {wrong[:5]}"
+                f"{table} differs from the rows (bucket, label, rows, rollup, p rows, p rollup):"
+                f" {wrong[:5]}"
             )
 
 

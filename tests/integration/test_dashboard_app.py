@@ -301,3 +301,17 @@ def test_a_range_without_posts_says_so(app: AppTest) -> None:
     assert any("No posts match" in info.value for info in no_traceback(at).info)
     assert not at.get("vega_lite_chart")
     assert metric(at, "Posts in range") == "0"
+
+
+def test_expected_shares_are_the_mean_probabilities_beside_the_counted_ones(app: AppTest) -> None:
+    """The toggle draws each emotion's mean probability per bucket (from the rollup's sums):
+    they add up to one per bucket and, with posts 50-90% sure of their label, differ from the
+    share of labels."""
+    at = no_traceback(app.run())
+    counted = charts(at)["area"]
+    at.radio(key="share_measure").set_value("expected (mean probability)").run()
+    expected = charts(no_traceback(at))["area"]
+    assert expected["posts"].sum() == TOTAL  # the same buckets and posts, another share
+    by_bucket = expected.groupby("bucket")["share"].sum()
+    assert ((by_bucket - 1).abs() < 1e-9).all()
+    assert (expected["share"] - counted["share"]).abs().max() > 0.01

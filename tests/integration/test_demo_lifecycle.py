@@ -14,6 +14,7 @@ from tests.integration.streaming import REPO, Stream, wait_for
 
 pytestmark = pytest.mark.integration
 DEMO = REPO / "scripts" / "demo.sh"
+PROCESSES = ("worker", "sentinel", "dashboard")
 
 
 def free_port() -> int:
@@ -69,18 +70,17 @@ def both_healthy(env: dict[str, str]) -> None:
         path = "_stcore/health" if port == env["MOODWATCH_DASHBOARD_PORT"] else "metrics"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}", timeout=5) as answer:
             assert answer.status == 200
-    for name in ("worker", "dashboard"):
+    for name in PROCESSES:
         assert group_members(pid_of(env, name)), f"{name}'s pid file names a dead process"
 
 
 def test_stop_leaves_no_process_of_either_group(demo_env: dict[str, str]) -> None:
     demo(demo_env, "start")
-    groups = {name: pid_of(demo_env, name) for name in ("worker", "dashboard")}
+    groups = {name: pid_of(demo_env, name) for name in PROCESSES}
     assert all(group_members(group) for group in groups.values())
     demo(demo_env, "stop")
     assert {name: group_members(group) for name, group in groups.items()} == {
-        "worker": [],
-        "dashboard": [],
+        name: [] for name in PROCESSES
     }
 
 
@@ -90,7 +90,7 @@ def test_run_stop_run_and_a_kill_9_each_end_with_both_healthy(demo_env: dict[str
     demo(demo_env, "stop")
     demo(demo_env, "start")
     both_healthy(demo_env)
-    for name in ("dashboard", "worker"):
+    for name in PROCESSES:
         killed = pid_of(demo_env, name)
         os.kill(killed, signal.SIGKILL)
         wait_for(lambda pid=killed: not group_members(pid), 30, f"{name} {killed} to die")

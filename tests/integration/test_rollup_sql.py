@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, Table, delete, insert, select, text
 
 from dashboard.db import readonly_engine
+from dashboard.expected import probability_sums
 from dashboard.filters import Filters
 from dashboard.queries import label_totals, posts_per_minute, trend_counts
 from schemas.emotions import LABELS
@@ -95,11 +96,18 @@ def expected(made: list[Post], grain: str, since: datetime, until: datetime) -> 
 def test_each_rebuilt_tier_holds_the_posts_counted_in_python(
     database: Engine, seeded: list[Post], table: Table, grain: str
 ) -> None:
-    query = select(table.c.bucket, table.c.label, table.c.posts).where(table.c.source == SOURCE)
+    columns = (table.c.bucket, table.c.label, table.c.posts, table.c.probability_sum)
+    query = select(*columns).where(table.c.source == SOURCE)
     with database.connect() as connection:
-        stored = {(bucket, label): n for bucket, label, n in connection.execute(query)}
+        rows = connection.execute(query).all()
     everything = expected(seeded, grain, START, START + timedelta(days=3))
-    assert stored == dict(everything)
+    assert {(bucket, label): n for bucket, label, n, _ in rows if n} == dict(everything)
+    # every emotion of a bucket has a row, its sum that of all the bucket's posts (p = 0.02)
+    per_bucket = Counter(truncated(at, grain) for at, _ in seeded)
+    sums = {(bucket, label): p for bucket, label, _, p in rows}
+    assert set(sums) == {(bucket, label) for bucket in per_bucket for label in LABELS}
+    for (bucket, _), p in sums.items():
+        assert p == pytest.approx(0.02 * per_bucket[bucket])
 
 
 # Ragged edges: partial hours at both ends, so the hourly tier and the minute edges both count.
@@ -130,6 +138,26 @@ def test_the_dashboard_counts_what_python_counts(
     assert list(counts.itertuples(index=False)) == sorted(counts.itertuples(index=False))
     totals = Counter(label for _, label in expected(seeded, grain, SINCE, UNTIL).elements())
     assert label_totals(ro_engine, filters) == {label: totals[label] for label in LABELS}
+
+
+@pytest.mark.parametrize("table", ["rollup", "posts"])
+def test_the_dashboards_probability_sums_are_those_of_the_posts(
+    ro_engine: Engine, seeded: list[Post], table: str
+) -> None:
+    """Every emotion of every bucket, its probability summed over all the bucket's posts
+    (each post's p is 0.02 here), from the tiers or from the posts alike."""
+    floor = 0.01 if table == "posts" else 0.0
+    filters = Filters.model_validate(
+        {"since": SINCE, "until": UNTIL, "grain": "hour", "sources": (SOURCE,),
+         "min_confidence": floor}
+    )  # fmt: skip
+    sums = probability_sums(ro_engine, filters)
+    per_bucket = Counter(truncated(at, "hour") for at, _ in seeded if SINCE <= at < UNTIL)
+    assert len(sums) == len(per_bucket) * len(LABELS)
+    for bucket, _, _, p in sums.itertuples(index=False):
+        assert p == pytest.approx(0.02 * per_bucket[bucket.to_pydatetime()])
+    counted = {(b.to_pydatetime(), lab): n for b, lab, n, _ in sums.itertuples(index=False) if n}
+    assert counted == dict(expected(seeded, "hour", SINCE, UNTIL))
 
 
 def test_the_rate_sums_the_minute_tier(ro_engine: Engine, seeded: list[Post]) -> None:

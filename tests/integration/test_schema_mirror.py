@@ -5,14 +5,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
-from schemas.tables import metadata, posts
+from schemas.tables import metadata, mirrored, posts
 
 pytestmark = pytest.mark.integration
 
 
 def test_autogenerate_finds_no_difference_between_tables_and_migrations(database: Engine) -> None:
     with database.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+        # the day partitions of `posts` are made at run time, not by a revision: left out
+        context = MigrationContext.configure(connection, opts={"include_name": mirrored})
+        differences = compare_metadata(context, metadata)
     assert differences == []
 
 

@@ -20,7 +20,7 @@ from worker.core.consumer import KafkaListener
 from worker.core.factory import CoreSettings, StreamCore, build_core
 from worker.dead_letters import DeadLetterUnavailable, DlqLimit
 from worker.decode import Coordinates, DecodedPost
-from worker.store import LabelledPost, StoreRejected, StoreUnavailable
+from worker.store import LabelledPost, StoreRejected, StoreUnavailable, Written
 
 TOPIC = "posts"
 T0 = 1_700_000_000_000  # record timestamps (ms)
@@ -233,18 +233,20 @@ def committed(consumer: FakeConsumer) -> dict[int, int]:
 
 @dataclass
 class FakeSink:
-    """Stores rows by post id; `down` raises StoreUnavailable, `refuse` ids raise StoreRejected."""
+    """Stores rows by post id; `down` raises StoreUnavailable, `refuse` ids raise StoreRejected,
+    `expire` ids are skipped as past the retention horizon."""
 
     journal: list[tuple[str, Any]]
     clock: Clock
     rows: dict[str, LabelledPost] = field(default_factory=dict)
     down: bool = False
     refuse: set[str] = field(default_factory=set)
+    expire: set[str] = field(default_factory=set)  # ids past the retention horizon
     writes: int = 0
     failures: int = 0
     cost_s: float = 0.0  # each write lets this much time pass
 
-    def write(self, batch: Sequence[LabelledPost]) -> int:
+    def write(self, batch: Sequence[LabelledPost]) -> Written:
         self.writes += 1
         self.clock.now += self.cost_s
         if self.down:
@@ -252,11 +254,12 @@ class FakeSink:
             raise StoreUnavailable("OperationalError: connection refused")
         if any(item.decoded.post.id in self.refuse for item in batch):
             raise StoreRejected("DataError: value out of range")
+        current = [item for item in batch if item.decoded.post.id not in self.expire]
         before = len(self.rows)
-        for item in batch:  # ON CONFLICT DO NOTHING: the first of an id wins
+        for item in current:  # ON CONFLICT DO NOTHING: the first of an id wins
             self.rows.setdefault(item.decoded.post.id, item)
         self.journal.append(("store", [item.decoded.post.id for item in batch]))
-        return len(self.rows) - before
+        return Written(len(self.rows) - before, len(batch) - len(current))
 
 
 class FakeLabeller:

@@ -12,7 +12,7 @@ from schemas.settings_doc import known_variables
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 INFRA = ("kafka", "postgres", "redis")
-OURS = ("migrate", "worker", "dashboard")
+OURS = ("migrate", "worker", "dashboard", "sentinel")
 # `${NAME:?message}` or `${NAME?message}`: compose refuses to start while NAME is unset.
 REQUIRED_VARIABLE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+):?\?[^}]*\}")
 INTERPOLATED = re.compile(r"\$\{(?P<name>MOODWATCH_[A-Z0-9_]*)")

@@ -129,6 +129,13 @@ def test_a_commit_lost_to_a_broker_restart_is_logged_and_the_core_goes_on() -> N
     assert failed["error"] == "KafkaTimeoutError: no broker"
 
 
+COUNTERS = (
+    "moodwatch_posts_stored_total",
+    "moodwatch_posts_duplicate_total",
+    "moodwatch_posts_expired_total",
+)
+
+
 def test_stored_rows_replayed_are_counted_as_duplicates_not_as_new() -> None:
     r = rig()
     r.consumer.produce(0, post("a"), post("a"), post("b"))
@@ -140,6 +147,23 @@ def test_stored_rows_replayed_are_counted_as_duplicates_not_as_new() -> None:
     r.run()
     assert sample("moodwatch_posts_stored_total") - stored == 2
     assert sample("moodwatch_posts_duplicate_total") - duplicates == 1
+    assert committed(r.consumer) == {0: 3}
+
+
+def test_posts_past_the_retention_are_counted_as_expired_not_as_duplicates() -> None:
+    r = rig()
+    r.sink.expire = {"old"}
+    r.consumer.produce(0, post("old"), post("a"), post("a"))
+    r.stop_when_drained()
+    before = {name: sample(name) for name in COUNTERS}
+    with structlog.testing.capture_logs() as logs:
+        r.run()
+    assert {name: sample(name) - before[name] for name in COUNTERS} == {
+        "moodwatch_posts_stored_total": 1,
+        "moodwatch_posts_duplicate_total": 1,
+        "moodwatch_posts_expired_total": 1,
+    }
+    assert "posts skipped: created before the retention horizon" in [e["event"] for e in logs]
     assert committed(r.consumer) == {0: 3}
 
 

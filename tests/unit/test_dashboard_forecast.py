@@ -5,7 +5,7 @@ import pandas as pd
 
 from dashboard.forecast import forecast_shares, predict, seasonal_naive
 from dashboard.trends import share_table
-from tests.unit.test_dashboard_alerts import synthetic_stream
+from tests.unit.synthetic_streams import synthetic_stream
 
 
 def shares(seed: int, days: int, mean_posts: int = 500) -> pd.DataFrame:

@@ -20,8 +20,18 @@ ALLOWED: dict[str, set[str]] = {
     "worker": {"schemas", "model"},
     "training": {"schemas", "model", "producer"},
     "dashboard": {"schemas"},
-    "benchmarks": {"schemas", "model", "worker", "producer", "dashboard", "devstack"},
-    "cli": {"schemas", "model", "worker", "producer", "training", "dashboard", "devstack"},
+    "sentinel": {"schemas"},
+    "benchmarks": {"schemas", "model", "worker", "producer", "dashboard", "devstack", "sentinel"},
+    "cli": {
+        "schemas",
+        "model",
+        "worker",
+        "producer",
+        "training",
+        "dashboard",
+        "devstack",
+        "sentinel",
+    },
 }
 PROJECT = set(ALLOWED) | {"tests"}
 

@@ -4,9 +4,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from model.predictor import EnsemblePredictor, native_bf16
+from model.predictor import EnsemblePredictor
 from schemas.emotions import LABELS
 
 POSTS = [
@@ -56,20 +55,6 @@ def test_prenormalised_texts_give_the_same_answer(predictor: EnsemblePredictor) 
     np.testing.assert_allclose(
         [p.probabilities for p in direct], [p.probabilities for p in again], atol=1e-6
     )
-
-
-def test_int8_loads_and_predicts(tiny_bundle: Path) -> None:
-    quantised = EnsemblePredictor.load(tiny_bundle, device="cpu", int8=True)
-    assert [m.precision for m in quantised.members] == ["int8", "int8"]
-    assert len(quantised.predict(POSTS)) == len(POSTS)
-
-
-def test_bf16_keeps_the_answers_where_the_cpu_has_it(tiny_bundle: Path) -> None:
-    plain = EnsemblePredictor.load(tiny_bundle, device="cpu")
-    fast = EnsemblePredictor.load(tiny_bundle, device="cpu", bf16=True)
-    expected = "bf16" if native_bf16(torch.device("cpu")) else "fp32"
-    assert [m.precision for m in fast.members] == [expected, expected]
-    np.testing.assert_allclose(fast.predict_proba(POSTS), plain.predict_proba(POSTS), atol=0.02)
 
 
 def test_a_missing_bundle_says_where_it_looked(tmp_path: Path) -> None:

@@ -59,10 +59,8 @@ def test_evaluation_goes_through_the_predictor(tiny_bundle: Path, tmp_path: Path
     assert {"ece", "ece_uncalibrated", "nll", "nll_uncalibrated"} <= set(test)
     assert set(report["members"]) == {"tiny0", "tiny1"}
     assert set(report["rules"]) == {"mean", "product", "max", "min"}
-    fast = report["cpu_fast"]
-    assert fast["member_precision"] == {"tiny0": "int8", "tiny1": "int8"}
-    assert set(fast["posts_per_s"]["test"]) == {"fp32", "fast"}
-    assert 0 <= fast["ensemble"]["ood"]["macro_f1"] <= 1
+    runtimes = report["cpu_runtime"]  # the tiny bundle is exported: ONNX Runtime, fp32
+    assert {(m["runtime"], m["precision"]) for m in runtimes.values()} == {("onnxruntime", "fp32")}
 
 
 def test_report_files_say_which_targets_are_met(tiny_bundle: Path, tmp_path: Path) -> None:
@@ -81,7 +79,7 @@ def test_report_files_say_which_targets_are_met(tiny_bundle: Path, tmp_path: Pat
     assert verdicts["quick profile ≤ 600 s"] == "met"
     assert verdicts["CARER test accuracy ≥ 0.94"] == "**not reached**"  # random tiny members
     markdown = written[1].read_text()
-    assert "ECE before → after" in markdown and "CPU fast path" in markdown
+    assert "ECE before → after" in markdown and "accuracy fp32 / int8" in markdown
     assert report["version"] == BundleManifest.load(tiny_bundle).version
 
 
@@ -131,10 +129,15 @@ def test_train_bundle_writes_a_complete_bundle_and_report(tiny_training: Trainin
     assert "validation_macro_f1" in first.metrics and "test" in first.metrics
     assert {"validation", "test", "ood"} <= set(manifest.metrics)
     assert manifest.temperature > 0
-    assert {"int8_ok", "int8_validation_accuracy"} <= set(first.metrics)
+    assert first.cpu is not None and (bundle / first.path / first.cpu.files["int8"]).is_file()
+    assert first.cpu.precision == first.metrics["int8_gate"]["chosen"]  # the gate's call
     report = json.loads(Path(".cache/results/model_quality.json").read_text())
     assert report["ensemble"]["test"]["accuracy"] == manifest.metrics["test"]["accuracy"]
-    assert report["training"]["train_rows"] == 36
+    # 18 CARER + 18 Reddit rows, less a quarter of Reddit held out to calibrate on
+    assert report["training"]["train_rows"] == 32
+    assert manifest.calibration is not None and manifest.calibration.rows == 4
+    assert set(report["cpu_runtime"]) == {"first", "second"}
+    assert "accuracy fp32 / int8" in Path(".cache/results/model_quality.md").read_text()
     assert sorted(p.name for p in bundle.parent.iterdir()) == ["default"]  # nothing left over
 
 

@@ -158,9 +158,10 @@ def test_training_data_mixes_sources_and_normalises(tmp_path: Path) -> None:
     reddit = "@Bob this is AMAZING!!! #blessed https://t.co/xyz 😂"
     write_lines(tmp_path / SPLITS["goemotions-train"], jsonl([{"text": reddit, "label": 1}]))
     settings = TrainingSettings(data_dir=tmp_path)
-    train, validation = training_data(settings, QUICK, Normalisation())
+    train, calibration = training_data(settings, QUICK, Normalisation())
     assert sorted(train.texts) == ["@user this is AMAZING!!! blessed http 😂", "i feel soo happy"]
-    assert validation.texts == ["i feel sad"]
+    assert calibration.validation.texts == ["i feel sad"]
+    assert calibration.real_posts.texts == []  # a quarter of one row holds nothing out
 
 
 def test_a_missing_data_directory_names_the_file_and_the_setting(tmp_path: Path) -> None:

@@ -105,8 +105,8 @@ def test_own_sources_join_the_defaults_or_replace_them(tmp_path: Path) -> None:
     train, _ = training_data(settings, QUICK, Normalisation(), [own])
     assert sorted(train.texts) == ["Best news EVER", "Ugh, this again?!", "i feel glad"]
     assert train.name == "carer-train+goemotions-train+own"
-    train, validation = training_data(settings, QUICK, Normalisation(), [own], defaults=False)
-    assert (train.texts, validation.texts) == (["Best news EVER"], ["i feel sad"])
+    train, calibration = training_data(settings, QUICK, Normalisation(), [own], defaults=False)
+    assert (train.texts, calibration.validation.texts) == (["Best news EVER"], ["i feel sad"])
     with pytest.raises(DataSourceError, match="no training data"):
         training_data(settings, QUICK, Normalisation(), [], defaults=False)
 

@@ -18,7 +18,7 @@ from worker.core.rebalance import Rebalance
 from worker.core.steps import DeliverDeadLetters, Label, Labels, Store
 from worker.core.writer import RowWriter, Sink
 from worker.dead_letters import DlqLimit
-from worker.duplicate_report import DuplicateReport
+from worker.skip_report import ALREADY_STORED, PAST_RETENTION, SkipReport
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,9 @@ def build_core(
     steps; only the policies differ between the loop's flush and the revocation's."""
     pending = PendingBatch(settings.batch_max_size, settings.batch_max_wait_s, clock=clock)
     side_path = DeadLetterPath(dead_letters, dlq_limit)
-    writer = RowWriter(sink, side_path, DuplicateReport(clock))
+    writer = RowWriter(
+        sink, side_path, SkipReport(ALREADY_STORED, clock), SkipReport(PAST_RETENTION, clock)
+    )
 
     def flush_chain(outage: OutagePolicy, mode: CommitMode, tail: Step) -> Flush:
         finish = Finish(live, tail)
