@@ -185,7 +185,9 @@ def test_the_page_draws_trends_and_shows_hostile_posts_as_text(
 
     charts = page.locator('[data-testid="stVegaLiteChart"]')
     charts.first.locator("canvas, svg").first.wait_for(state="visible", timeout=60_000)
-    hostile = page.get_by_text(XSS_TEXT, exact=True)
+    # The data grid also keeps the text in a hidden accessibility cell, which may come first
+    # in the document: wait for a visible match, wherever it is.
+    hostile = page.get_by_text(XSS_TEXT, exact=True).locator("visible=true")
     hostile.first.wait_for(state="visible", timeout=60_000)
     page.get_by_text("Forecast", exact=True).wait_for(timeout=30_000)
     charts.nth(2).locator("canvas, svg").first.wait_for(state="visible", timeout=30_000)

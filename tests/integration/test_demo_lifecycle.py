@@ -1,5 +1,6 @@
 """`scripts/demo.sh start|stop`: whole process groups stopped, a killed process replaced."""
 
+import json
 import os
 import signal
 import socket
@@ -34,6 +35,7 @@ def demo_env(services: object, tiny_bundle: Path, tmp_path: Path) -> Iterator[di
         "MOODWATCH_WORKER_DEVICE": "cpu",
         "MOODWATCH_WORKER_METRICS_PORT": str(free_port()),
         "MOODWATCH_DASHBOARD_PORT": str(free_port()),
+        "MOODWATCH_LOG_JSON": "true",  # metrics_port() reads the worker's start line
         "HF_HUB_OFFLINE": "1",
     }
     yield env
@@ -65,11 +67,24 @@ def group_members(group: int) -> list[int]:
     return members
 
 
+def metrics_port(env: dict[str, str]) -> int:
+    """The port the running worker serves metrics on, from its "worker started" line: the
+    configured one, or the next free one when another socket holds it (the free port picked
+    for the test is an ephemeral one, which any outgoing connection may take meanwhile)."""
+    log = Path(env["MOODWATCH_SERVICES_STATE_DIR"]) / "run" / "worker.log"
+    started = [
+        json.loads(line) for line in log.read_text().splitlines() if "worker started" in line
+    ]
+    return int(started[-1]["metrics_port"])
+
+
 def both_healthy(env: dict[str, str]) -> None:
-    for port in (env["MOODWATCH_DASHBOARD_PORT"], env["MOODWATCH_WORKER_METRICS_PORT"]):
-        path = "_stcore/health" if port == env["MOODWATCH_DASHBOARD_PORT"] else "metrics"
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}", timeout=5) as answer:
-            assert answer.status == 200
+    for url in (
+        f"http://127.0.0.1:{env['MOODWATCH_DASHBOARD_PORT']}/_stcore/health",
+        f"http://127.0.0.1:{metrics_port(env)}/metrics",
+    ):
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            assert answer.status == 200, url
     for name in PROCESSES:
         assert group_members(pid_of(env, name)), f"{name}'s pid file names a dead process"
 

@@ -75,18 +75,20 @@ def test_expected_shares_are_mean_probabilities_and_counted_ones_argmax() -> Non
     assert shares["mean"]["expected_error"] < shares["mean"]["counted_error"]
 
 
-def test_the_study_fits_the_temperatures_four_ways_and_scores_each_split(
+def test_the_study_scores_every_calibration_on_every_split_and_caches_logits(
     tiny_bundle: Path, tmp_path: Path
 ) -> None:
-    figures = study(tiny_bundle, write_tiny_data(tmp_path / "data"))
+    data = write_tiny_data(tmp_path / "data")
+    cache = tmp_path / "logits.npz"
+    figures = study(tiny_bundle, data, cache)
     methods = figures["methods"]
-    assert list(methods) == [
-        "CARER validation only",
-        "pooled",
-        "each domain weighted equally",
-        "real posts only",
-    ]
+    assert list(methods)[:2] == ["uncalibrated", "temperatures, CARER validation only (before)"]
+    assert {"+ vector scaling", "+ Dirichlet, L2 0.001"} <= set(methods)
     for entry in methods.values():
-        assert {"validation", "real posts", "test", "ood"} <= set(entry)
-        assert len(entry["members"]) == 2 and entry["ensemble"] > 0
+        for split in ("validation", "real posts", "test", "ood"):
+            assert {"ece", "nll", "accuracy", "macro_f1"} <= set(entry[split])
+        assert entry["worst calibration ECE"] == max(
+            entry["validation"]["ece"], entry["real posts"]["ece"]
+        )
+    assert study(tmp_path / "no bundle here", data, cache)["methods"] == methods  # from cache
     assert figures["split"]["rows"] == 4  # a quarter of the 18 tiny Reddit rows
