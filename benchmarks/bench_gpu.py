@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.own_database import use_own_database
+
 RESULTS = Path(__file__).resolve().parents[1] / ".cache" / "results"
 BATCH_SIZES = (1, 8, 32, 64, 128, 256)
 
@@ -77,6 +79,7 @@ def main(argv: list[str]) -> int:
     else:
         from benchmarks.stream_texts import load_texts
 
+        use_own_database("moodwatch_bench_gpu")  # its workers' rows stay out of the user's
         texts = load_texts(args.posts)
         figures["machine"] = machine()
         figures["bundles"] = {str(b): measure_bundle(b, texts, args) for b in args.bundles}

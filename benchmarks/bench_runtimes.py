@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from benchmarks.own_database import use_own_database
+
 RESULTS = Path(__file__).resolve().parents[1] / ".cache" / "results"
 VARIANTS = ["torch", "onnx-fp32", "onnx-int8", "bundle"]
 TARGETS = {
@@ -78,6 +80,8 @@ def main(argv: list[str]) -> int:
     from benchmarks.runtimes_run import header, measure
     from benchmarks.stream_report import write
     from benchmarks.stream_texts import load_texts
+
+    use_own_database("moodwatch_bench_runtimes")  # its workers' rows stay out of the user's tables
 
     texts = load_texts(args.posts)
     figures = header(args, argv, len(texts)) | measure(args, texts)

@@ -22,13 +22,12 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, text
 
 from benchmarks import stream_e2e as e2e
+from benchmarks.own_database import own_database
 from benchmarks.stream_report import machine
-from devstack.postgres import provision
 from devstack.streams import Stream
 from schemas.emotions import LABELS
-from schemas.migrate import upgrade_to_head
 from schemas.rollups import TIER_OF_GRAIN, counts_sql
-from schemas.settings import DatabaseSettings, ServicesSettings
+from schemas.settings import DatabaseSettings
 
 RESULTS = Path(__file__).resolve().parents[1] / ".cache" / "results"
 OOD_DEV = "ood_dev/ood_dev.jsonl"
@@ -41,15 +40,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--database", default="moodwatch_bench_shares")
     parser.add_argument("--output", type=Path, default=RESULTS / "shares.json")
     return parser.parse_args(argv)
-
-
-def own_database(name: str) -> DatabaseSettings:
-    """The benchmark's database, created (or kept) as `services up` creates the user's, at head."""
-    services = ServicesSettings()
-    db = services.db.model_copy(update={"name": name})
-    provision(services.model_copy(update={"db": db}))
-    upgrade_to_head(db)
-    return db
 
 
 def read_ood_dev(data_dir: Path) -> tuple[list[str], list[int]]:
