@@ -39,11 +39,10 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from benchmarks.alert_posts import write_posts
 from benchmarks.alert_replay import Injected, hourly_mix, load_texts, replay
 from benchmarks.alert_scoring import Alert, Score, score
-from benchmarks.bench_trend_query import superuser_sql
+from benchmarks.bench_trend_query import create_database
 from benchmarks.webhook_receiver import WebhookReceiver
 from schemas.emotions import LABELS
 from schemas.logs import configure_logging
-from schemas.migrate import upgrade_to_head
 from schemas.settings import DatabaseSettings, RuntimeSettings, SentinelSettings
 from sentinel.app import rule_of, sentinel_engine
 from sentinel.delivery import WebhookSink
@@ -63,19 +62,6 @@ class Replay:
     per_hour: float
     episodes: list[Injected]
     seed: int
-
-
-def create_database(db: DatabaseSettings) -> None:
-    """A fresh database owned by the app role, the read-only and sentinel roles let in."""
-    superuser_sql(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)', port=db.port)
-    superuser_sql(
-        f'CREATE DATABASE "{db.name}" OWNER "{db.user}";\n'
-        f'GRANT CONNECT ON DATABASE "{db.name}" TO "{db.readonly_user}";\n'
-        f'GRANT CONNECT ON DATABASE "{db.name}" TO "{db.sentinel_user}";\n',
-        port=db.port,
-    )
-    superuser_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm;", database=db.name, port=db.port)
-    upgrade_to_head(db)
 
 
 def empty_tables(engine: Engine) -> None:
@@ -267,7 +253,7 @@ def main() -> None:
     configure_logging(RuntimeSettings(log_level="ERROR"))  # an alert a replay opens is no news
     began = time.monotonic()
     db = DatabaseSettings(name=args.database)
-    create_database(db)
+    create_database(db, drop=True)
     bench = Bench(db, load_texts(args.data_dir))
     figures = {
         "command": "make bench-alerts",

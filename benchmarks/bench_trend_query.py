@@ -59,13 +59,15 @@ def superuser_sql(sql: str, database: str = "postgres", port: int = 15432) -> No
 
 
 def create_database(db: DatabaseSettings, *, drop: bool) -> None:
-    """A database owned by the app role, readable by the read-only role, migrated to head."""
+    """A database owned by the app role, open to the read-only and sentinel roles, migrated to
+    head."""
     if drop:
         superuser_sql(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)', port=db.port)
     superuser_sql(
         f'SELECT \'CREATE DATABASE "{db.name}" OWNER "{db.user}"\' WHERE NOT EXISTS '
         f"(SELECT FROM pg_database WHERE datname = '{db.name}')\\gexec\n"
-        f'GRANT CONNECT ON DATABASE "{db.name}" TO "{db.readonly_user}";\n',
+        f'GRANT CONNECT ON DATABASE "{db.name}" TO "{db.readonly_user}";\n'
+        f'GRANT CONNECT ON DATABASE "{db.name}" TO "{db.sentinel_user}";\n',
         port=db.port,
     )
     superuser_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm;", database=db.name, port=db.port)
