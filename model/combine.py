@@ -27,22 +27,26 @@ def combine(member_probs: Probs, rule: CombinationRule, weights: Probs | None = 
     return np.asarray(combined / combined.sum(axis=1, keepdims=True), dtype=np.float64)
 
 
-def apply_temperature(probs: Probs, temperature: float) -> Probs:
-    """Rescale the confidence of combined distributions: `p ** (1 / T)`, renormalised.
+def apply_temperature(probs: Probs, temperature: float | Probs) -> Probs:
+    """Rescale the confidence of combined distributions: `p ** (1 / T)`, renormalised; `T` one
+    number, or one per row.
 
     Averaging calibrated members leaves the ensemble under-confident; one temperature fitted on
     validation after combination corrects that without changing any prediction.
     """
-    if temperature == 1.0:
+    rows = np.asarray(temperature, dtype=np.float64)
+    if rows.ndim == 0 and float(rows) == 1.0:
         return probs
-    scaled = np.log(probs + _EPS) / temperature
+    scaled = np.log(probs + _EPS) / (rows[:, None] if rows.ndim == 1 else rows)
     weights = np.exp(scaled - scaled.max(axis=1, keepdims=True))
     return np.asarray(weights / weights.sum(axis=1, keepdims=True), dtype=np.float64)
 
 
 def softmax(logits: Probs, temperatures: Probs) -> Probs:
-    """Softmax over the last axis of `[members, posts, labels]`, member `m` divided by `T[m]`."""
-    scaled = logits / temperatures[:, None, None]
+    """Softmax over the last axis of `[members, posts, labels]`, member `m` divided by `T[m]`
+    (temperatures `[members]`) or post `p` of member `m` by `T[m, p]` (`[members, posts]`)."""
+    per_post = temperatures if temperatures.ndim == 2 else temperatures[:, None]
+    scaled = logits / per_post[:, :, None]
     weights = np.exp(scaled - scaled.max(axis=2, keepdims=True))
     return np.asarray(weights / weights.sum(axis=2, keepdims=True), dtype=np.float64)
 

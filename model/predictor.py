@@ -19,8 +19,9 @@ from transformers.utils import logging as hf_logging
 
 from model.combine import Probs, apply_temperature, combine, disagreement, softmax
 from model.normalize import normalise
+from model.text_form import ensemble_temperatures, member_temperatures, text_forms
 from model.torch_member import load_torch_member, pick_device
-from schemas.bundle import BundleManifest, CombinationRule, MemberSpec
+from schemas.bundle import BundleManifest, CombinationRule, MemberSpec, TextForm
 from schemas.emotions import LABELS
 from schemas.messages import Prediction
 
@@ -141,29 +142,54 @@ class EnsemblePredictor:
                     out[index[id(member)], rows] = member.runner.logits(encoded)
         return out
 
+    def text_forms(self, texts: Sequence[str], normalised: bool = False) -> list[TextForm]:
+        """Each text's form (`model/text_form.py`): which of the bundle's temperatures it gets."""
+        return text_forms(list(texts) if normalised else [self.normalise(t) for t in texts])
+
     def member_proba(
         self, texts: Sequence[str], batch_size: int = 64, normalised: bool = False
     ) -> Probs:
         """Calibrated probabilities `[members, posts, labels]`, in the order of `texts`."""
-        return self.to_proba(self.member_logits(texts, batch_size, normalised))
+        cleaned = list(texts) if normalised else [self.normalise(t) for t in texts]
+        logits = self.member_logits(cleaned, batch_size, normalised=True)
+        return self.to_proba(logits, forms=text_forms(cleaned))
 
-    def to_proba(self, member_logits: Probs, calibrated: bool = True) -> Probs:
-        """Member probabilities from logits, each divided by its temperature if `calibrated`."""
-        temperatures = [m.spec.temperature if calibrated else 1.0 for m in self.members]
-        return softmax(member_logits, np.array(temperatures, dtype=np.float64))
+    def to_proba(
+        self,
+        member_logits: Probs,
+        calibrated: bool = True,
+        forms: Sequence[TextForm] | None = None,
+    ) -> Probs:
+        """Member probabilities from logits, each divided by its temperature if `calibrated`:
+        the one for each post's form (`text_forms`), or the members' own where `forms` is None."""
+        if not calibrated:
+            return softmax(member_logits, np.ones(len(self.members)))
+        if forms is None:
+            return softmax(member_logits, np.array([m.spec.temperature for m in self.members]))
+        return softmax(member_logits, member_temperatures(self.manifest, forms))
 
     def predict_proba(
         self, texts: Sequence[str], rule: CombinationRule | None = None, batch_size: int = 64
     ) -> Probs:
-        return self.combine(self.member_proba(texts, batch_size), rule)
+        forms = self.text_forms(texts)
+        return self.combine(self.member_proba(texts, batch_size), rule, forms=forms)
 
     def combine(
-        self, member_probs: Probs, rule: CombinationRule | None = None, calibrated: bool = True
+        self,
+        member_probs: Probs,
+        rule: CombinationRule | None = None,
+        calibrated: bool = True,
+        forms: Sequence[TextForm] | None = None,
     ) -> Probs:
-        """The bundle's rule and weights (or `rule`), then its temperature if `calibrated`."""
+        """The bundle's rule and weights (or `rule`), then, if `calibrated`, its temperature for
+        each post's form (the bundle's own where `forms` is None)."""
         weights = None if self.manifest.weights is None else np.array(self.manifest.weights)
         combined = combine(member_probs, rule or self.manifest.rule, weights)
-        return apply_temperature(combined, self.manifest.temperature) if calibrated else combined
+        if not calibrated:
+            return combined
+        if forms is None:
+            return apply_temperature(combined, self.manifest.temperature)
+        return apply_temperature(combined, ensemble_temperatures(self.manifest, forms))
 
     def predict(
         self, texts: Sequence[str], batch_size: int = 64, normalised: bool = False
@@ -171,8 +197,9 @@ class EnsemblePredictor:
         """One prediction per text; `normalised=True` when the caller already normalised."""
         if not texts:
             return []
-        member_probs = self.member_proba(texts, batch_size, normalised)
-        combined = self.combine(member_probs)
+        cleaned = list(texts) if normalised else [self.normalise(t) for t in texts]
+        member_probs = self.member_proba(cleaned, batch_size, normalised=True)
+        combined = self.combine(member_probs, forms=text_forms(cleaned))
         spread = disagreement(member_probs, combined)
         return [
             Prediction(

@@ -14,6 +14,9 @@ from schemas.emotions import LABELS
 
 MANIFEST_NAME = "manifest.json"
 CombinationRule = Literal["mean", "product", "max", "min"]
+# "plain": lower-case letters, digits and spaces only, as preprocessed corpora (CARER) ship
+# text; "typed": anything else, as people write. See model/text_form.py.
+TextForm = Literal["plain", "typed"]
 
 
 class Normalisation(BaseModel):
@@ -75,6 +78,24 @@ class CalibrationSplit(BaseModel):
     )
 
 
+class FormTemperatures(BaseModel):
+    """The temperatures for posts of one text form, fitted on the calibration rows of that form
+    (issue 16: tweets preprocessed as CARER's and posts as people type them want different
+    ones)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    members: tuple[float, ...] = Field(min_length=1, description="one per member, in order")
+    ensemble: float = Field(gt=0, description="applied to the combined distribution")
+    rows: int = Field(ge=0, description="calibration rows of this form they were fitted on")
+
+    @model_validator(mode="after")
+    def _positive(self) -> "FormTemperatures":
+        if any(t <= 0 for t in self.members):
+            raise ValueError("temperatures must be positive")
+        return self
+
+
 class BundleManifest(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -90,6 +111,11 @@ class BundleManifest(BaseModel):
     calibration: CalibrationSplit | None = Field(
         default=None, description="None: temperatures fitted on CARER validation alone"
     )
+    form_temperatures: dict[TextForm, FormTemperatures] | None = Field(
+        default=None,
+        description="per text form; a form not listed (or None) uses the members' `temperature`"
+        " and the ensemble's `temperature`",
+    )
     metrics: dict[str, Any] = Field(default_factory=dict)
     version: str = ""
 
@@ -99,6 +125,9 @@ class BundleManifest(BaseModel):
             raise ValueError(f"bundle labels {self.labels} differ from {LABELS}")
         if self.weights is not None and len(self.weights) != len(self.members):
             raise ValueError("one weight per member is required")
+        for form, found in (self.form_temperatures or {}).items():
+            if len(found.members) != len(self.members):
+                raise ValueError(f"{form} temperatures: one per member is required")
         return self
 
     @classmethod
@@ -120,8 +149,9 @@ def content_hash(bundle_dir: Path, manifest: BundleManifest) -> str:
     """sha256 over the member files and the manifest (less its version and metrics)."""
     digest = hashlib.sha256()
     core = manifest.model_dump(mode="json", exclude={"version", "metrics"})
-    if core["calibration"] is None:  # bundles from before the field keep their version
-        del core["calibration"]
+    for field in ("calibration", "form_temperatures"):
+        if core[field] is None:  # bundles from before the field keep their version
+            del core[field]
     for member in core["members"]:
         member.pop("metrics", None)
     digest.update(json.dumps(core, sort_keys=True).encode())

@@ -1,61 +1,93 @@
 """Two sections of the evaluation report that say whether probabilities can be averaged.
 
 `calibration_methods`: ECE, NLL and reliability on each split for the bundle's members scored
-three ways: uncalibrated, with the temperatures CARER validation alone gives (the recipe before
-issue 16, recorded in the manifest's metrics by training) and with the bundle's own (CARER
-validation + the real-post slice). Computed from the members' logits, without running them again.
+in each way training recorded: uncalibrated, with the temperatures CARER validation alone gives
+(the recipe before issue 16, recorded in the manifest's metrics), with those fitted on CARER
+validation + the real-post slice pooled, and with the bundle's own per text form
+(`model/text_form.py`). Computed from the members' logits, without running them again.
 
 `share_errors`: per emotion, the true share of a split's labels against the share of predicted
 labels (what counting the `label` column gives) and the expected share (the mean probability,
 what the rollup's probability sums give), with the absolute error of each.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from model.combine import Probs, apply_temperature, combine, softmax
-from schemas.bundle import BundleManifest
+from model.text_form import ensemble_temperatures, member_temperatures
+from schemas.bundle import BundleManifest, TextForm
 from schemas.emotions import LABELS
 from training.metrics import calibration, reliability
 
 OLD, NEW, RAW = "CARER validation only", "CARER validation + real posts", "uncalibrated"
+FORMS = "per text form"
 
 
-def ensemble_probs(
-    manifest: BundleManifest, logits: Probs, members: list[float], ensemble: float
-) -> Probs:
+def ensemble_probs(manifest: BundleManifest, logits: Probs, forms: Sequence[TextForm]) -> Probs:
+    """What the predictor gives with this manifest's temperatures for posts of these forms."""
     weights = None if manifest.weights is None else np.array(manifest.weights)
-    member_probs = softmax(logits, np.array(members, dtype=np.float64))
-    return apply_temperature(combine(member_probs, manifest.rule, weights), ensemble)
+    member_probs = softmax(logits, member_temperatures(manifest, forms))
+    combined = combine(member_probs, manifest.rule, weights)
+    return apply_temperature(combined, ensemble_temperatures(manifest, forms))
 
 
-def temperature_sets(manifest: BundleManifest) -> dict[str, tuple[list[float], float]]:
-    """Method -> (member temperatures, ensemble temperature); the CARER-only one only where
-    training recorded it."""
+def _scaled(manifest: BundleManifest, members: Sequence[float], ensemble: float) -> BundleManifest:
+    """The manifest with these temperatures for every post, whatever its form."""
+    specs = tuple(
+        spec.model_copy(update={"temperature": t})
+        for spec, t in zip(manifest.members, members, strict=True)
+    )
+    return manifest.model_copy(
+        update={"members": specs, "temperature": ensemble, "form_temperatures": None}
+    )
+
+
+def temperature_sets(manifest: BundleManifest) -> dict[str, BundleManifest]:
+    """Method -> the manifest scaled that way: none, the bundle's own (per text form where it
+    has them, and the pooled fit beside them), and the CARER-only fit where training recorded
+    it."""
+    own = [m.temperature for m in manifest.members]
     sets = {
-        RAW: ([1.0] * len(manifest.members), 1.0),
-        NEW if manifest.calibration else "bundle": (
-            [m.temperature for m in manifest.members],
-            manifest.temperature,
-        ),
+        RAW: _scaled(manifest, [1.0] * len(own), 1.0),
+        NEW if manifest.calibration else "bundle": _scaled(manifest, own, manifest.temperature),
     }
+    if manifest.form_temperatures:
+        sets[FORMS] = manifest
     old = [m.metrics.get("temperature_carer_validation") for m in manifest.members]
     old_ensemble = manifest.metrics.get("temperature_carer_validation")
     if manifest.calibration and old_ensemble is not None and None not in old:
-        sets[OLD] = ([float(t) for t in old if t is not None], float(old_ensemble))
+        sets[OLD] = _scaled(manifest, [float(t) for t in old if t is not None], old_ensemble)
     return sets
 
 
+def _temperatures(manifest: BundleManifest) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "members": [m.temperature for m in manifest.members],
+        "ensemble": manifest.temperature,
+    }
+    if manifest.form_temperatures:
+        found["forms"] = {
+            form: {"members": list(t.members), "ensemble": t.ensemble, "rows": t.rows}
+            for form, t in manifest.form_temperatures.items()
+        }
+    return found
+
+
 def calibration_methods(
-    manifest: BundleManifest, logits: dict[str, Probs], labels: dict[str, list[int]]
+    manifest: BundleManifest,
+    logits: dict[str, Probs],
+    labels: dict[str, list[int]],
+    forms: dict[str, list[TextForm]],
 ) -> dict[str, Any]:
     """{method: {"temperatures": ..., split: {"ece", "nll", "reliability"}}}."""
     section: dict[str, Any] = {}
-    for method, (members, ensemble) in temperature_sets(manifest).items():
-        entry: dict[str, Any] = {"temperatures": {"members": members, "ensemble": ensemble}}
+    for method, scaled in temperature_sets(manifest).items():
+        entry: dict[str, Any] = {"temperatures": _temperatures(scaled)}
         for split, split_logits in logits.items():
-            probs = ensemble_probs(manifest, split_logits, members, ensemble)
+            probs = ensemble_probs(scaled, split_logits, forms[split])
             entry[split] = calibration(probs, labels[split]) | {
                 "reliability": reliability(probs, labels[split])
             }
@@ -87,16 +119,16 @@ def share_errors(probs: Probs, labels: list[int]) -> dict[str, dict[str, float]]
 
 
 def averaging_sections(
-    manifest: BundleManifest, logits: dict[str, Probs], labels: dict[str, list[int]]
+    manifest: BundleManifest,
+    logits: dict[str, Probs],
+    labels: dict[str, list[int]],
+    forms: dict[str, list[TextForm]],
 ) -> dict[str, Any]:
     """The report's "calibration_methods" and "shares" (with the bundle's own temperatures)."""
-    members = [m.temperature for m in manifest.members]
     return {
-        "calibration_methods": calibration_methods(manifest, logits, labels),
+        "calibration_methods": calibration_methods(manifest, logits, labels, forms),
         "shares": {
-            split: share_errors(
-                ensemble_probs(manifest, split_logits, members, manifest.temperature), labels[split]
-            )
+            split: share_errors(ensemble_probs(manifest, split_logits, forms[split]), labels[split])
             for split, split_logits in logits.items()
         },
     }

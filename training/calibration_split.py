@@ -16,7 +16,8 @@ from pathlib import Path
 
 import torch
 
-from schemas.bundle import CalibrationSplit
+from model.text_form import text_forms
+from schemas.bundle import CalibrationSplit, TextForm
 from training.calibration import domain_weights
 from training.data import SPLITS, LabelledTexts, read_split
 
@@ -94,6 +95,11 @@ class CalibrationSet:
     @property
     def labels(self) -> torch.Tensor:
         return torch.tensor(self.validation.labels + self.real_posts.labels)
+
+    @property
+    def forms(self) -> list[TextForm]:
+        """Each row's text form: the rows are normalised as the bundle normalises."""
+        return text_forms(self.validation.texts + self.real_posts.texts)
 
     @property
     def weights(self) -> torch.Tensor:

@@ -15,7 +15,7 @@ import typer
 
 from model.combine import Probs, combine
 from model.predictor import EnsemblePredictor
-from schemas.bundle import BundleManifest, CombinationRule
+from schemas.bundle import BundleManifest, CombinationRule, TextForm
 from training.calibration_report import averaging_sections
 from training.data import LabelledTexts, read_split
 from training.int8_gate import gate_rows
@@ -112,22 +112,28 @@ def evaluate_bundle(
     data = {REPORT_SPLITS.get(split, split): read_split(data_dir, split) for split in splits}
     cache = None if reuse is None else reuse.setdefault("fp32", {})
     runs = _member_runs(predictor, data, batch_size, cache)
+    forms = {key: predictor.text_forms(rows.texts) for key, rows in data.items()}
     for key, rows in data.items():
-        _score_split(report, predictor, key, runs[key][0], rows.labels)
+        _score_split(report, predictor, key, runs[key][0], rows.labels, forms[key])
     member_logits = {key: logits for key, (logits, _) in runs.items()}
     labels = {key: rows.labels for key, rows in data.items()}
-    report |= averaging_sections(manifest, member_logits, labels)  # calibration methods, shares
+    report |= averaging_sections(manifest, member_logits, labels, forms)  # methods, shares
     report["cpu_runtime"] = gate_rows(manifest)
     report["posts_per_s"] = {key: round(per_s, 1) for key, (_, per_s) in runs.items()}
     return report
 
 
 def _score_split(
-    report: dict[str, Any], predictor: EnsemblePredictor, key: str, logits: Probs, labels: list[int]
+    report: dict[str, Any],
+    predictor: EnsemblePredictor,
+    key: str,
+    logits: Probs,
+    labels: list[int],
+    forms: list[TextForm],
 ) -> None:
-    member_probs = predictor.to_proba(logits)
+    member_probs = predictor.to_proba(logits, forms=forms)
     raw_members = predictor.to_proba(logits, calibrated=False)
-    combined = predictor.combine(member_probs)
+    combined = predictor.combine(member_probs, forms=forms)
     raw_combined = predictor.combine(raw_members, calibrated=False)
     report["ensemble"][key] = split_report(combined, raw_combined, labels)
     report["reliability"][key] = {
@@ -137,7 +143,9 @@ def _score_split(
     for index, name in enumerate(report["members"]):
         report["members"][name][key] = split_report(member_probs[index], raw_members[index], labels)
     for rule in RULES:
-        report["rules"][rule][key] = headline(predictor.combine(member_probs, rule), labels)
+        report["rules"][rule][key] = headline(
+            predictor.combine(member_probs, rule, forms=forms), labels
+        )
     if "mean, equal weights" in report["rules"]:
         equal = combine(member_probs, "mean")  # the rule itself, without the bundle's weights
         report["rules"]["mean, equal weights"][key] = headline(equal, labels)

@@ -17,12 +17,17 @@ from training.int8_gate import GATE_SPLITS, GateVerdict, Score, SplitFigures, ru
 from training.onnx_export import export_member
 
 
-def score_on_cpu(bundle_dir: Path, data_dir: Path) -> Score:
+def score_on_cpu(
+    bundle_dir: Path, data_dir: Path, known: Mapping[str, Mapping[str, SplitFigures]] | None = None
+) -> Score:
     """Every member's accuracy and macro-F1 on the gate's splits, through the predictor with all
-    members forced to one ONNX precision."""
+    members forced to one ONNX precision; a precision in `known` (training's own fp32
+    evaluation of the same weights on a CPU) is not run again."""
     data = {split: read_split(data_dir, split) for split in GATE_SPLITS}
 
     def score(precision: str) -> Mapping[str, SplitFigures]:
+        if known is not None and precision in known:
+            return known[precision]
         cpu: CpuChoice = "onnx-int8" if precision == "int8" else "onnx-fp32"
         predictor = EnsemblePredictor.load(bundle_dir, device="cpu", cpu=cpu)
         found: dict[str, dict[str, dict[str, float]]] = {m.spec.name: {} for m in predictor.members}

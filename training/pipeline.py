@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from model.combine import Probs, combine, softmax
+from model.combine import Probs, softmax
 from model.normalize import normalise
 from schemas.bundle import BundleManifest, MemberSpec, Normalisation
 from schemas.settings import TrainingSettings
@@ -32,9 +32,10 @@ from training.data import DataSourceError, LabelledTexts, mix, read_split
 from training.encoders import PreparedEncoder, ensure_encoder
 from training.evaluate import RESULTS_DIR, MemberRuns, evaluate_bundle, summary_lines
 from training.finetune import FinetuneConfig, FinetuneResult, finetune
-from training.int8_gate import gate_rows
+from training.form_calibration import ensemble_temperature, fit_form_temperatures
+from training.int8_gate import SplitFigures, gate_rows
 from training.loop import predict_logits
-from training.onnx_bundle import export_bundle
+from training.onnx_bundle import export_bundle, score_on_cpu
 from training.profiles import MemberPlan, Profile, get_profile
 from training.report import write_report
 from training.sources import DataSource
@@ -72,7 +73,9 @@ def train_bundle(
     staging.mkdir(parents=True)
     try:
         manifest, report = _build_in(staging, settings, chosen, encoders, train, calibration)
-        manifest = export_bundle(staging, settings.data_dir)  # ONNX for CPUs, int8 where gated
+        # ONNX for CPUs, int8 where gated, against the fp32 figures just measured
+        score = score_on_cpu(staging, settings.data_dir, known=cpu_fp32_figures(report))
+        manifest = export_bundle(staging, settings.data_dir, score)
         report["cpu_runtime"] = gate_rows(manifest)
         report["training"] = {
             "profile": chosen.name,
@@ -126,6 +129,25 @@ def _build_in(
     return saved, report
 
 
+def cpu_fp32_figures(report: dict[str, Any]) -> dict[str, dict[str, SplitFigures]] | None:
+    """The members' fp32 accuracy and macro-F1 on the gate's splits, from the evaluation of the
+    staged bundle (torch fp32 on a CPU), for the int8 gate to compare against instead of
+    running every member over the same posts again (~25 s of the quick profile's ten minutes).
+    None where the evaluation ran on a GPU (fp16)."""
+    if report["device"] != "cpu":
+        return None
+    keys = {"carer-test": "test", "ood-dev": "ood"}
+    figures: dict[str, SplitFigures] = {
+        name: {split: headline_of(splits[key]) for split, key in keys.items()}
+        for name, splits in report["members"].items()
+    }
+    return {"fp32": figures}
+
+
+def headline_of(figures: dict[str, Any]) -> dict[str, float]:
+    return {"accuracy": figures["accuracy"], "macro_f1": figures["macro_f1"]}
+
+
 def _save_manifest(
     staging: Path,
     specs: tuple[MemberSpec, ...],
@@ -133,9 +155,10 @@ def _save_manifest(
     calibration: CalibrationSet,
     weights: tuple[float, ...] | None,
 ) -> BundleManifest:
-    """The bundle's manifest with these weights and the ensemble temperature fitted for them
-    (and, for the report's comparison, the one CARER validation alone gives, after members
-    scaled on it alone)."""
+    """The bundle's manifest with these weights, the ensemble temperature fitted for them on
+    all calibration rows, the members' and ensemble temperatures per text form (what the
+    predictor uses for a form that has them) and, for the report's comparison, the ensemble
+    temperature CARER validation alone gives, after members scaled on it alone."""
     carer, labels = len(calibration.validation), calibration.labels
     new = [spec.temperature for spec in specs]
     old = [spec.metrics["temperature_carer_validation"] for spec in specs]
@@ -143,6 +166,7 @@ def _save_manifest(
         member_logits, new, weights, labels, row_weights=calibration.weights
     )
     carer_only = ensemble_temperature(member_logits[:, :carer], old, weights, labels[:carer])
+    by_form = fit_form_temperatures(member_logits, labels, calibration.forms, weights)
     manifest = BundleManifest(
         members=specs,
         normalisation=Normalisation(),
@@ -150,24 +174,10 @@ def _save_manifest(
         weights=weights,
         temperature=round(temperature, 4),
         calibration=calibration.split,
+        form_temperatures=by_form or None,
         metrics={"temperature_carer_validation": round(carer_only, 4)},
     )
     return manifest.save(staging)
-
-
-def ensemble_temperature(
-    member_logits: Probs,
-    temperatures: Sequence[float],
-    weights: tuple[float, ...] | None,
-    labels: torch.Tensor,
-    row_weights: torch.Tensor | None = None,
-) -> float:
-    """The temperature of the members' combined distribution (scaled by `temperatures`)."""
-    member_probs = softmax(member_logits, np.array(temperatures))
-    combined = combine(member_probs, "mean", None if weights is None else np.array(weights))
-    # log-probabilities as logits: softmax(log p / T) is p ** (1/T), renormalised
-    log_p = torch.from_numpy(np.log(combined + 1e-12))
-    return fit_temperature(log_p, labels, weights=row_weights)
 
 
 def weights_beat_mean(report: dict[str, Any]) -> bool:

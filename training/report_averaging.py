@@ -21,19 +21,31 @@ def _methods(report: dict[str, Any]) -> list[str]:
         "## Calibration: fitted on what",
         "",
         "ECE / NLL of the ensemble per split, with no temperature, with the temperatures fitted on"
-        " CARER validation alone (the recipe before issue 16) and with those fitted on CARER"
-        " validation plus the held-out real-post slice (each domain weighted equally).",
+        " CARER validation alone (the recipe before issue 16), with those fitted on CARER"
+        " validation plus the held-out real-post slice (each domain weighted equally) and, where"
+        " the bundle has them, with those fitted per text form (plain: lower-case letters, digits"
+        " and spaces only, as CARER ships its tweets; typed: anything else).",
         "",
     ]
     rows = []
     for method, entry in methods.items():
-        temperatures = entry["temperatures"]
-        members = ", ".join(f"{t:.3f}" for t in temperatures["members"])
-        cells = [method, f"{members}; {temperatures['ensemble']:.3f}"]
+        cells = [method, _temperature_cell(entry["temperatures"])]
         cells += [f"{entry[split]['ece']:.4f} / {entry[split]['nll']:.4f}" for split in splits]
         rows.append(cells)
     header = ["temperatures", "members; ensemble", *(SPLIT_NAMES.get(s, s) for s in splits)]
     return lines + table(header, rows)
+
+
+def _temperature_cell(temperatures: dict[str, Any]) -> str:
+    """ "m1, m2; ensemble", or one such group per text form ("plain: ...; typed: ...")."""
+
+    def group(found: dict[str, Any]) -> str:
+        return ", ".join(f"{t:.3f}" for t in found["members"]) + f"; {found['ensemble']:.3f}"
+
+    forms = temperatures.get("forms")
+    if not forms:
+        return group(temperatures)
+    return " / ".join(f"{form}: {group(found)}" for form, found in forms.items())
 
 
 def _shares(report: dict[str, Any]) -> list[str]:

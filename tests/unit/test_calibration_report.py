@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from schemas.bundle import BundleManifest, CalibrationSplit
+from schemas.bundle import BundleManifest, CalibrationSplit, FormTemperatures
 from tests.tiny_bundle import build_tiny_bundle
 from tests.unit.test_training_bundle import write_tiny_data
-from training.calibration_report import NEW, OLD, RAW, share_errors
+from training.calibration_report import FORMS, NEW, OLD, RAW, share_errors
 from training.calibration_study import study
 from training.evaluate import evaluate_bundle
 from training.report import target_rows, write_report
@@ -92,3 +92,19 @@ def test_the_study_scores_every_calibration_on_every_split_and_caches_logits(
         )
     assert study(tmp_path / "no bundle here", data, cache)["methods"] == methods  # from cache
     assert figures["split"]["rows"] == 4  # a quarter of the 18 tiny Reddit rows
+
+
+def test_a_bundle_with_form_temperatures_reports_them_as_its_own(tmp_path: Path) -> None:
+    bundle = recalibrated(build_tiny_bundle(tmp_path / "b"))
+    plain = FormTemperatures(members=(3.0, 4.0), ensemble=5.0, rows=500)
+    BundleManifest.load(bundle).model_copy(update={"form_temperatures": {"plain": plain}}).save(
+        bundle
+    )
+    report = evaluate_bundle(bundle, write_tiny_data(tmp_path / "data"), device="cpu")
+    methods = report["calibration_methods"]
+    assert set(methods) == {RAW, OLD, NEW, FORMS}
+    assert methods[FORMS]["temperatures"]["forms"]["plain"]["members"] == [3.0, 4.0]
+    for split, figures in report["ensemble"].items():
+        assert methods[FORMS][split]["ece"] == figures["ece"]  # what the predictor gives
+    markdown = write_report(report, tmp_path / "r.json")[1].read_text()
+    assert "plain: 3.000, 4.000; 5.000" in markdown

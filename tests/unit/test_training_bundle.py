@@ -137,6 +137,12 @@ def test_train_bundle_writes_a_complete_bundle_and_report(tiny_training: Trainin
     assert report["training"]["train_rows"] == 32
     assert manifest.calibration is not None and manifest.calibration.rows == 4
     assert set(report["cpu_runtime"]) == {"first", "second"}
+    # the gate compares int8 with the fp32 figures training just measured, not a second run
+    gate_fp32 = first.metrics["int8_gate"]["fp32"]
+    for split, key in (("carer-test", "test"), ("ood-dev", "ood")):
+        for metric in ("accuracy", "macro_f1"):
+            measured = report["members"]["first"][key][metric]
+            assert gate_fp32[split][metric] == pytest.approx(measured, abs=1e-4)
     assert "accuracy fp32 / int8" in Path(".cache/results/model_quality.md").read_text()
     assert sorted(p.name for p in bundle.parent.iterdir()) == ["default"]  # nothing left over
 
