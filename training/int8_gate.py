@@ -23,6 +23,7 @@ class GateVerdict:
     member: str
     fp32: SplitFigures
     int8: SplitFigures
+    recipe: str = "all MatMuls"  # training/onnx_export.py's INT8_RECIPES
 
     @property
     def worst_drop(self) -> float:
@@ -40,7 +41,8 @@ class GateVerdict:
     def reason(self) -> str:
         verdict = "within" if self.precision == "int8" else "beyond"
         return (
-            f"runs in {self.precision}: int8 loses at most {100 * self.worst_drop:.2f} points of"
+            f"runs in {self.precision}: int8 ({self.recipe}) loses at most"
+            f" {100 * self.worst_drop:.2f} points of"
             f" accuracy or macro-F1 on {' and '.join(GATE_SPLITS)}, {verdict} the"
             f" {100 * INT8_MAX_DROP:.1f} allowed"
         )
@@ -51,13 +53,21 @@ class GateVerdict:
             precision: {s: {m: round(v, 4) for m, v in f.items()} for s, f in forms.items()}
             for precision, forms in (("fp32", self.fp32), ("int8", self.int8))
         }
-        return rounded | {"worst_drop": round(self.worst_drop, 4), "chosen": self.precision}
+        return rounded | {
+            "worst_drop": round(self.worst_drop, 4),
+            "chosen": self.precision,
+            "recipe": self.recipe,
+        }
 
 
-def run_gate(members: list[str], score: Score) -> list[GateVerdict]:
-    """`score(precision)` runs every member in that precision on the gate's splits."""
-    fp32, int8 = score("fp32"), score("int8")
-    return [GateVerdict(name, fp32[name], int8[name]) for name in members]
+def run_gate(
+    members: list[str],
+    fp32: Mapping[str, SplitFigures],
+    int8: Mapping[str, SplitFigures],
+    recipe: str,
+) -> list[GateVerdict]:
+    """Each member's int8 figures (quantised with `recipe`) against its fp32 ones."""
+    return [GateVerdict(name, fp32[name], int8[name], recipe) for name in members]
 
 
 def gate_rows(manifest: BundleManifest) -> dict[str, dict[str, object]]:

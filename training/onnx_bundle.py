@@ -14,7 +14,7 @@ from schemas.bundle import BundleManifest, CpuRuntime, MemberSpec
 from training.data import read_split
 from training.evaluate import headline
 from training.int8_gate import GATE_SPLITS, GateVerdict, Score, SplitFigures, run_gate
-from training.onnx_export import export_member
+from training.onnx_export import INT8_RECIPES, export_member, quantise
 
 
 def score_on_cpu(
@@ -50,9 +50,32 @@ def export_bundle(bundle_dir: Path, data_dir: Path, score: Score | None = None) 
         for spec in manifest.members
     )
     staged = manifest.model_copy(update={"members": exported}).save(bundle_dir)
-    verdicts = run_gate([spec.name for spec in exported], score)
-    members = tuple(_gated(spec, verdict) for spec, verdict in zip(exported, verdicts, strict=True))
+    verdicts = gate_with_recipes(bundle_dir, exported, score)
+    members = tuple(_gated(spec, verdicts[spec.name]) for spec in exported)
     return staged.model_copy(update={"members": members}).save(bundle_dir)
+
+
+def gate_with_recipes(
+    bundle_dir: Path, members: tuple[MemberSpec, ...], score: Score
+) -> dict[str, GateVerdict]:
+    """Each member's verdict under the first int8 recipe (`INT8_RECIPES`) the gate accepts, or
+    under the last one tried (the member then runs in fp32); the member's int8 file holds that
+    recipe's graph. fp32 is scored once; int8 again only while some member fails."""
+    fp32 = score("fp32")
+    verdicts: dict[str, GateVerdict] = {}
+    failing = [spec.name for spec in members]
+    for attempt, recipe in enumerate(INT8_RECIPES):
+        if attempt:  # members the last recipe failed get the next one
+            for spec in members:
+                if spec.name in failing:
+                    quantise(bundle_dir / spec.path, recipe)
+        int8 = score("int8")
+        for verdict in run_gate(failing, fp32, int8, recipe):
+            verdicts[verdict.member] = verdict
+        failing = [name for name in failing if verdicts[name].precision == "fp32"]
+        if not failing:
+            break
+    return verdicts
 
 
 def _gated(spec: MemberSpec, verdict: GateVerdict) -> MemberSpec:

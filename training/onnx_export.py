@@ -1,5 +1,6 @@
 """Each member as ONNX beside its `transformers` directory: fp32, and int8 by ONNX Runtime's
-dynamic quantisation. Which of the two a CPU runs is the gate's call (`training/int8_gate.py`).
+dynamic quantisation. Which of the two a CPU runs, and which int8 recipe, is the gate's call
+(`training/int8_gate.py`, `training/onnx_bundle.py`).
 
 The legacy (TorchScript) exporter, deprecated by torch but still shipped: the dynamo one needs
 `onnxscript`, and these encoders trace cleanly. Batch and sequence axes stay dynamic, so one
@@ -12,6 +13,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import onnx
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -46,7 +48,7 @@ def export_member(member_dir: Path) -> dict[str, str]:
     sample = tokenizer(["a post", "a longer post, to trace"], padding=True, return_tensors="pt")
     accepted = inspect.signature(model.forward).parameters
     names = tuple(n for n in INPUT_ORDER if n in sample and n in accepted)
-    fp32, int8 = member_dir / FILES["fp32"], member_dir / FILES["int8"]
+    fp32 = member_dir / FILES["fp32"]
     fp32.parent.mkdir(parents=True, exist_ok=True)
     axes = {name: {0: "batch", 1: "sequence"} for name in names} | {"logits": {0: "batch"}}
     with warnings.catch_warnings(), torch.inference_mode():
@@ -63,16 +65,37 @@ def export_member(member_dir: Path) -> dict[str, str]:
             opset_version=OPSET,
             dynamo=False,
         )
-    _quantise(fp32, int8)
+    quantise(member_dir, INT8_RECIPES[0])
     return dict(FILES)
 
 
-def _quantise(fp32: Path, int8: Path) -> None:
-    """int8 weights of the encoder's matrix products, one scale per output channel; activations
-    are quantised per batch, at run time. Embedding lookups (Gather) and the classifier stay
-    fp32: with every supported op quantised, `moodwatch export` found the quick bundle's members
-    0.38-0.40 points down on ood_dev, over the gate's 0.3; with MatMul alone, 0-0.22. The
-    MatMuls are where the time goes."""
+# The int8 recipes `moodwatch export` tries, in order: the first the gate accepts is used.
+# "all MatMuls": every matrix product of the encoder in int8. "FFN outputs in fp32": the same
+# but each layer's feed-forward output product (the one fed by GELU, whose activations have
+# the widest range) stays fp32. On the quick bundle's minilm-l6 it halves the posts whose label
+# int8 changes (38 -> 18 of 3,500 calibration posts) for ~30 % of int8's speed, still ~1.9x
+# fp32 (`python -m training.int8_recipes`, docs/benchmarks.md).
+INT8_RECIPES = ("all MatMuls", "FFN outputs in fp32")
+
+
+def is_ffn_output(node_name: str) -> bool:
+    """A layer's feed-forward output MatMul (`.../layer.N/output/dense/MatMul`), not the
+    attention output's (`.../attention/output/dense/MatMul`)."""
+    return "/output/dense/" in node_name and "/attention/" not in node_name
+
+
+def quantise(member_dir: Path, recipe: str) -> None:
+    """(Re)write `onnx/model.int8.onnx` from the fp32 graph with one of `INT8_RECIPES`: int8
+    weights, one scale per output channel; activations quantised per batch, at run time.
+    Embedding lookups (Gather) and the classifier stay fp32: with every supported op quantised,
+    the quick bundle's members lost 0.38-0.40 points on ood_dev, over the gate's 0.3."""
+    if recipe not in INT8_RECIPES:
+        raise ValueError(f"unknown int8 recipe {recipe!r}; known: {', '.join(INT8_RECIPES)}")
+    fp32, int8 = member_dir / FILES["fp32"], member_dir / FILES["int8"]
+    kept: list[str] = []
+    if recipe == "FFN outputs in fp32":
+        graph = onnx.load(str(fp32), load_external_data=False).graph
+        kept = [n.name for n in graph.node if n.op_type == "MatMul" and is_ffn_output(n.name)]
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # its advice to pre-process is for static (calibrated) int8
@@ -83,6 +106,7 @@ def _quantise(fp32: Path, int8: Path) -> None:
             weight_type=QuantType.QInt8,
             per_channel=True,
             op_types_to_quantize=["MatMul"],
+            nodes_to_exclude=kept,
         )
     finally:
         root.setLevel(level)

@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 from structlog.testing import capture_logs
 
@@ -14,6 +15,7 @@ from schemas.exit_codes import ExitCode
 from tests.tiny_bundle import build_tiny_bundle
 from training.int8_gate import Score, SplitFigures
 from training.onnx_bundle import export_bundle
+from training.onnx_export import is_ffn_output
 
 POSTS = [
     "I am SO happy today!!! https://t.co/x @bob",
@@ -77,6 +79,49 @@ def test_the_gate_keeps_fp32_when_int8_loses_accuracy(tiny_bundle: Path, tmp_pat
     predictor = EnsemblePredictor.load(tmp_path / "bundle", device="cpu")
     assert [m.precision for m in predictor.members] == ["fp32", "fp32"]
     assert BundleManifest.load(tmp_path / "bundle").version == manifest.version
+
+
+def test_a_member_int8_fails_is_quantised_again_keeping_its_ffn_outputs_fp32(
+    tiny_bundle: Path, tmp_path: Path
+) -> None:
+    """tiny0 loses 0.4 points with every MatMul in int8 and 0.2 with its FFN outputs in fp32;
+    tiny1 loses 0.1 with the first recipe and is not quantised again."""
+    calls: list[str] = []
+
+    def score(precision: str) -> dict[str, SplitFigures]:
+        calls.append(precision)
+        attempt = calls.count("int8")
+        loss = {"fp32": (0.0, 0.0), "int8": ((0.004, 0.001), (0.002, 0.001))[attempt - 1]}
+        return {
+            name: {
+                split: {"accuracy": 0.90 - loss[precision][i], "macro_f1": 0.85}
+                for split in ("carer-test", "ood-dev")
+            }
+            for i, name in enumerate(("tiny0", "tiny1"))
+        }
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    manifest = export_bundle(bundle, tmp_path / "no-data", score=score)
+    assert calls == ["fp32", "int8", "int8"]  # fp32 once; int8 again only for the failing one
+    tiny0, tiny1 = manifest.members
+    assert tiny0.cpu is not None and tiny1.cpu is not None
+    assert (tiny0.cpu.precision, tiny1.cpu.precision) == ("int8", "int8")
+    assert "(FFN outputs in fp32)" in tiny0.cpu.reason and "0.20 points" in tiny0.cpu.reason
+    assert tiny0.metrics["int8_gate"]["recipe"] == "FFN outputs in fp32"
+    assert tiny1.metrics["int8_gate"]["recipe"] == "all MatMuls"
+    graphs = {
+        spec.name: onnx.load(str(bundle / spec.path / spec.cpu.files["int8"])).graph
+        for spec in manifest.members
+        if spec.cpu is not None
+    }
+    float_ffn = {
+        name: [n.name for n in g.node if n.op_type == "MatMul" and is_ffn_output(n.name)]
+        for name, g in graphs.items()
+    }
+    assert float_ffn["tiny0"] and not float_ffn["tiny1"]  # only tiny0 kept fp32 FFN outputs
+    predictor = EnsemblePredictor.load(bundle, device="cpu")
+    assert len(predictor.predict(POSTS)) == len(POSTS)
 
 
 def test_an_old_bundle_runs_on_torch_and_says_so(tmp_path: Path) -> None:
