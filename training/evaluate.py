@@ -33,7 +33,8 @@ DEFAULT_REPORT = RESULTS_DIR / "model_quality.json"
 Device = Literal["auto", "cpu", "cuda"]
 # split key -> (member logits, posts/s); logits do not depend on the manifest's weights or
 # temperatures, so a bundle that only changed those is rescored without running its members
-MemberRuns = dict[str, tuple[Probs, float]]
+# split -> the members' logits and posts/s (None: logits training already had, not timed here)
+MemberRuns = dict[str, tuple[Probs, float | None]]
 
 
 def split_report(probs: Probs, uncalibrated: Probs, labels: list[int]) -> dict[str, Any]:
@@ -66,13 +67,13 @@ def _member_runs(
     batch_size: int,
     cache: MemberRuns | None,
 ) -> MemberRuns:
-    """Member logits and posts/s on each split, from `cache` when it has them (else filled)."""
-    if cache:
-        return cache
-    runs = {key: _timed_logits(predictor, rows, batch_size) for key, rows in data.items()}
-    if cache is not None:
-        cache.update(runs)
-    return runs
+    """Member logits and posts/s on each split; a split `cache` has is not run again (and one
+    it lacks is added to it)."""
+    cache = {} if cache is None else cache
+    for key, rows in data.items():
+        if key not in cache:
+            cache[key] = _timed_logits(predictor, rows, batch_size)
+    return {key: cache[key] for key in data}
 
 
 def evaluate_bundle(
@@ -119,7 +120,9 @@ def evaluate_bundle(
     labels = {key: rows.labels for key, rows in data.items()}
     report |= averaging_sections(manifest, member_logits, labels, forms)  # methods, shares
     report["cpu_runtime"] = gate_rows(manifest)
-    report["posts_per_s"] = {key: round(per_s, 1) for key, (_, per_s) in runs.items()}
+    report["posts_per_s"] = {
+        key: round(per_s, 1) for key, (_, per_s) in runs.items() if per_s is not None
+    }
     return report
 
 

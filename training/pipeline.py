@@ -119,7 +119,11 @@ def _build_in(
     weights = fit_weights(torch.from_numpy(member_probs), calibration.labels)
     learned = None if len(set(weights)) == 1 else weights
     saved = _save_manifest(staging, specs, member_logits, calibration, learned)
-    runs: dict[str, MemberRuns] = {}  # the members' outputs serve both evaluations
+    # the members' outputs serve both evaluations; on a CPU, CARER validation's are those
+    # early stopping computed for the kept weights (fp32, the same rows in the same order)
+    runs: dict[str, MemberRuns] = {}
+    if not torch.cuda.is_available():
+        runs["fp32"] = {"validation": (member_logits[:, : len(calibration.validation)], None)}
     report = evaluate_bundle(staging, settings.data_dir, device="auto", reuse=runs)  # as in prod
     if learned is not None and not weights_beat_mean(report):
         tqdm.write("learned weights do not beat the equal-weight mean on test: dropped")

@@ -13,10 +13,11 @@ from schemas.bundle import BundleManifest, content_hash
 from schemas.settings import TrainingSettings
 from tests.tiny_bundle import build_tiny_bundle, write_tiny_member
 from training import pipeline
-from training.data import SPLITS
+from training.data import SPLITS, read_split
 from training.encoders import ENCODERS, PreparedEncoder
 from training.evaluate import evaluate_bundle
 from training.finetune import FinetuneConfig
+from training.metrics import calibration
 from training.profiles import MemberPlan, Profile, get_profile
 from training.report import target_rows, write_report
 
@@ -137,6 +138,14 @@ def test_train_bundle_writes_a_complete_bundle_and_report(tiny_training: Trainin
     assert report["training"]["train_rows"] == 32
     assert manifest.calibration is not None and manifest.calibration.rows == 4
     assert set(report["cpu_runtime"]) == {"first", "second"}
+    # CARER validation's figures come from early stopping's logits: the same as running the
+    # published weights on torch fp32 through the worker's predictor
+    torch_fp32 = EnsemblePredictor.load(bundle, device="cpu", cpu="torch")
+    validation = read_split(tiny_training.data_dir, "carer-validation")
+    fresh = torch_fp32.to_proba(torch_fp32.member_logits(validation.texts))
+    for index, name in enumerate(report["members"]):
+        again = calibration(fresh[index], validation.labels)
+        assert report["members"][name]["validation"]["nll"] == pytest.approx(again["nll"], abs=2e-4)
     # the gate compares int8 with the fp32 figures training just measured, not a second run
     gate_fp32 = first.metrics["int8_gate"]["fp32"]
     for split, key in (("carer-test", "test"), ("ood-dev", "ood")):
