@@ -90,7 +90,7 @@ def train_bundle(
         publish(staging, output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # only left behind by a failure
-    report["bundle"] = str(output)
+    report["bundle"], report["version"] = str(output), manifest.version  # as exported
     default = output.resolve() == Path(settings.output_dir).resolve()
     name = "model_quality" if default else f"model_quality_{output.name}"
     write_report(report, RESULTS_DIR / f"{name}.json")

@@ -134,6 +134,7 @@ def test_train_bundle_writes_a_complete_bundle_and_report(tiny_training: Trainin
     assert first.cpu.precision == first.metrics["int8_gate"]["chosen"]  # the gate's call
     report = json.loads(Path(".cache/results/model_quality.json").read_text())
     assert report["ensemble"]["test"]["accuracy"] == manifest.metrics["test"]["accuracy"]
+    assert report["version"] == manifest.version  # the exported bundle's, not the staged one's
     # 18 CARER + 18 Reddit rows, less a quarter of Reddit held out to calibrate on
     assert report["training"]["train_rows"] == 32
     assert manifest.calibration is not None and manifest.calibration.rows == 4
