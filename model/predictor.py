@@ -129,7 +129,7 @@ class EnsemblePredictor:
         self, texts: Sequence[str], batch_size: int = 64, normalised: bool = False
     ) -> Probs:
         """Raw logits `[members, posts, labels]`, in the order of `texts`."""
-        cleaned = list(texts) if normalised else [self.normalise(t) for t in texts]
+        cleaned = self._cleaned(texts, normalised)
         order = sorted(range(len(cleaned)), key=lambda i: len(cleaned[i]))
         out = np.zeros((len(self.members), len(cleaned), len(LABELS)), dtype=np.float64)
         index = {id(m): k for k, m in enumerate(self.members)}
@@ -144,15 +144,18 @@ class EnsemblePredictor:
 
     def text_forms(self, texts: Sequence[str], normalised: bool = False) -> list[TextForm]:
         """Each text's form (`model/text_form.py`): which of the bundle's temperatures it gets."""
-        return text_forms(list(texts) if normalised else [self.normalise(t) for t in texts])
+        return text_forms(self._cleaned(texts, normalised))
 
     def member_proba(
         self, texts: Sequence[str], batch_size: int = 64, normalised: bool = False
     ) -> Probs:
         """Calibrated probabilities `[members, posts, labels]`, in the order of `texts`."""
-        cleaned = list(texts) if normalised else [self.normalise(t) for t in texts]
+        cleaned = self._cleaned(texts, normalised)
+        return self._member_proba(cleaned, text_forms(cleaned), batch_size)
+
+    def _member_proba(self, cleaned: list[str], forms: list[TextForm], batch_size: int) -> Probs:
         logits = self.member_logits(cleaned, batch_size, normalised=True)
-        return self.to_proba(logits, forms=text_forms(cleaned))
+        return self.to_proba(logits, forms=forms)
 
     def to_proba(
         self,
@@ -171,8 +174,9 @@ class EnsemblePredictor:
     def predict_proba(
         self, texts: Sequence[str], rule: CombinationRule | None = None, batch_size: int = 64
     ) -> Probs:
-        forms = self.text_forms(texts)
-        return self.combine(self.member_proba(texts, batch_size), rule, forms=forms)
+        cleaned = self._cleaned(texts, normalised=False)
+        forms = text_forms(cleaned)
+        return self.combine(self._member_proba(cleaned, forms, batch_size), rule, forms=forms)
 
     def combine(
         self,
@@ -197,9 +201,10 @@ class EnsemblePredictor:
         """One prediction per text; `normalised=True` when the caller already normalised."""
         if not texts:
             return []
-        cleaned = list(texts) if normalised else [self.normalise(t) for t in texts]
-        member_probs = self.member_proba(cleaned, batch_size, normalised=True)
-        combined = self.combine(member_probs, forms=text_forms(cleaned))
+        cleaned = self._cleaned(texts, normalised)
+        forms = text_forms(cleaned)
+        member_probs = self._member_proba(cleaned, forms, batch_size)
+        combined = self.combine(member_probs, forms=forms)
         spread = disagreement(member_probs, combined)
         return [
             Prediction(
@@ -211,6 +216,9 @@ class EnsemblePredictor:
             )
             for i, row in enumerate(combined)
         ]
+
+    def _cleaned(self, texts: Sequence[str], normalised: bool) -> list[str]:
+        return list(texts) if normalised else [self.normalise(t) for t in texts]
 
     def _tokenise(self, family: list[LoadedMember], texts: list[str]) -> Encoded:
         """Once per family and pass, as numpy: ONNX Runtime reads it as is, torch without a copy."""

@@ -21,7 +21,6 @@ batches of 64, int64 inputs, only the graph's accepted inputs. Sessions are the 
 import argparse
 import hashlib
 import json
-import logging
 import re
 import shutil
 import statistics
@@ -37,7 +36,7 @@ import numpy.typing as npt
 import onnx
 import onnxruntime as ort
 import typer
-from onnxruntime.quantization import QuantType, quantize_dynamic
+from onnxruntime.quantization import QuantType
 from transformers import AutoTokenizer
 
 from model.normalize import normalise
@@ -48,7 +47,7 @@ from training.calibration_split import read_calibration_split
 from training.data import LabelledTexts, read_split
 from training.int8_gate import GATE_SPLITS, INT8_MAX_DROP
 from training.metrics import classification_report
-from training.onnx_export import is_ffn_output
+from training.onnx_export import is_ffn_output, quantize_quietly
 
 SELECTION_SPLITS = ("carer-validation", "calibration")
 SPEED_SPLIT = "ood-dev"
@@ -170,14 +169,8 @@ def resolve(recipe: dict[str, Any], names: list[str]) -> dict[str, Any]:
 
 def quantise(fp32: Path, out: Path, kwargs: dict[str, Any]) -> str:
     """Write the int8 graph; return a digest of it (recipes with equal digests are one graph)."""
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # its advice to pre-process is for static (calibrated) int8
-    try:
-        extra = dict(kwargs.get("extra_options", {}))  # quantize_dynamic adds to the dict it gets
-        quantize_dynamic(fp32, out, **(kwargs | {"extra_options": extra}))
-    finally:
-        root.setLevel(level)
+    extra = dict(kwargs.get("extra_options", {}))  # quantize_dynamic adds to the dict it gets
+    quantize_quietly(fp32, out, **(kwargs | {"extra_options": extra}))
     return hashlib.sha256(out.read_bytes()).hexdigest()[:16]
 
 

@@ -96,17 +96,23 @@ def quantise(member_dir: Path, recipe: str) -> None:
     if recipe == "FFN outputs in fp32":
         graph = onnx.load(str(fp32), load_external_data=False).graph
         kept = [n.name for n in graph.node if n.op_type == "MatMul" and is_ffn_output(n.name)]
+    quantize_quietly(
+        fp32,
+        int8,
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=["MatMul"],
+        nodes_to_exclude=kept,
+    )
+
+
+def quantize_quietly(fp32: Path, out: Path, **options: Any) -> None:
+    """`quantize_dynamic` without its log lines: its advice to pre-process the graph is for
+    static (calibrated) int8, not what is done here."""
     root = logging.getLogger()
     level = root.level
-    root.setLevel(logging.ERROR)  # its advice to pre-process is for static (calibrated) int8
+    root.setLevel(logging.ERROR)
     try:
-        quantize_dynamic(
-            fp32,
-            int8,
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=["MatMul"],
-            nodes_to_exclude=kept,
-        )
+        quantize_dynamic(fp32, out, **options)
     finally:
         root.setLevel(level)

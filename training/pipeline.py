@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from model.combine import Probs, softmax
 from model.normalize import normalise
+from model.torch_member import pick_device
 from schemas.bundle import BundleManifest, MemberSpec, Normalisation
 from schemas.settings import TrainingSettings
 from training.batching import tokenise
@@ -122,7 +123,7 @@ def _build_in(
     # the members' outputs serve both evaluations; on a CPU, CARER validation's are those
     # early stopping computed for the kept weights (fp32, the same rows in the same order)
     runs: dict[str, MemberRuns] = {}
-    if not torch.cuda.is_available():
+    if pick_device("auto").type == "cpu":  # where evaluate_bundle(device="auto") runs
         runs["fp32"] = {"validation": (member_logits[:, : len(calibration.validation)], None)}
     report = evaluate_bundle(staging, settings.data_dir, device="auto", reuse=runs)  # as in prod
     if learned is not None and not weights_beat_mean(report):
